@@ -1,0 +1,212 @@
+/**
+ * CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload, ListParts,
+ * ListMultipartUploads.
+ */
+import { Errors } from '../../errors.js';
+import { children, el, parseXmlBody, text, xmlDocument } from '../../http/xml.js';
+import { parseChecksumAlgorithm, CHECKSUM_ALGORITHMS } from '../../objects/checksums.js';
+import { writePrecondition } from '../../objects/conditions.js';
+import { listPage, resumeAfterMarker, type PageSource } from '../../objects/listing.js';
+import {
+  abortUpload,
+  completeUpload,
+  createUpload,
+  MAX_PART_NUMBER,
+  MAX_PART_SIZE,
+  requireUpload,
+  uploadPart as storePart,
+  type RequestedPart,
+} from '../../objects/multipart.js';
+import { versionHeader } from '../../objects/versions.js';
+import type { ChecksumType, UploadCursor, UploadRecord } from '../../storage/types.js';
+import { bucketOf, documentBody, empty, header, intParam, keyOf, uploadBody, xml, type Handler, type S3Call } from './call.js';
+import {
+  checkAclHeaders,
+  checksumHeaders,
+  metaFromHeaders,
+  quoteEtag,
+  storageClassFromHeaders,
+  tagsFromHeader,
+} from './object-headers.js';
+import { encodedEl, isoTime, listingEncoder, ownerXml } from './wire.js';
+
+export const createMultipartUpload: Handler = async (call) => {
+  const bucket = bucketOf(call);
+  const key = keyOf(call);
+  checkAclHeaders(call);
+  const algHeader = header(call, 'x-amz-checksum-algorithm');
+  const checksumAlgorithm = algHeader !== undefined ? parseChecksumAlgorithm(algHeader) : undefined;
+  if (algHeader !== undefined && !checksumAlgorithm) {
+    throw Errors.invalidRequest(`Checksum algorithm provided is unsupported. Please try again with any of the valid types: [${CHECKSUM_ALGORITHMS.join(', ')}]`);
+  }
+  const typeHeader = header(call, 'x-amz-checksum-type');
+  if (typeHeader !== undefined && typeHeader !== 'COMPOSITE' && typeHeader !== 'FULL_OBJECT') {
+    throw Errors.invalidRequest('Value for x-amz-checksum-type header is invalid.');
+  }
+  if (typeHeader !== undefined && !checksumAlgorithm) {
+    throw Errors.invalidRequest('The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+  }
+  const upload = await createUpload(bucket, key, {
+    initiated: call.now,
+    owner: call.accountId,
+    storageClass: storageClassFromHeaders(call),
+    meta: metaFromHeaders(call),
+    tags: tagsFromHeader(call),
+    checksumAlgorithm,
+    checksumType: typeHeader as ChecksumType | undefined,
+  });
+  return xml(
+    xmlDocument('InitiateMultipartUploadResult', el('Bucket', bucket.record.name) + el('Key', key) + el('UploadId', upload.uploadId)),
+    {
+      'x-amz-checksum-algorithm': upload.checksumAlgorithm,
+      'x-amz-checksum-type': upload.checksumAlgorithm ? upload.checksumType : undefined,
+    },
+  );
+};
+
+function partNumberOf(call: S3Call): number {
+  const n = intParam(call, 'partNumber', 1, MAX_PART_NUMBER);
+  if (n === undefined) throw Errors.invalidArgument('Part number must be an integer between 1 and 10000, inclusive', 'partNumber');
+  return n;
+}
+
+export const uploadPart: Handler = async (call) => {
+  const bucket = bucketOf(call);
+  const key = keyOf(call);
+  const partNumber = partNumberOf(call);
+  const upload = await requireUpload(bucket, key, call.query.get('uploadId')!);
+  const body = uploadBody(call, { maxSize: MAX_PART_SIZE, lengthRequired: true });
+  const part = await storePart(bucket, upload, partNumber, body, call.now);
+  return empty(200, { etag: quoteEtag(part.etag), ...checksumHeaders(part.checksum) });
+};
+
+export const completeMultipartUpload: Handler = async (call) => {
+  const bucket = bucketOf(call);
+  const key = keyOf(call);
+  const uploadId = call.query.get('uploadId')!;
+  await requireUpload(bucket, key, uploadId);
+  const doc = parseXmlBody(await documentBody(call, { maxSize: 4 * 1024 * 1024 }), 'CompleteMultipartUpload');
+  const requested: RequestedPart[] = children(doc, 'Part').map((p) => {
+    const n = text(p, 'PartNumber');
+    const etag = text(p, 'ETag');
+    if (n === undefined || etag === undefined || !/^\d+$/.test(n)) throw Errors.malformedXML();
+    const checksum = CHECKSUM_ALGORITHMS.map((a) => text(p, `Checksum${a}`)).find((v) => v !== undefined);
+    return { partNumber: Number(n), etag, checksum };
+  });
+  const precondition = writePrecondition(key, header(call, 'if-match'), header(call, 'if-none-match'));
+  const v = await completeUpload(bucket, key, uploadId, requested, precondition);
+  const location = `${call.req.headers.host ? `http://${call.req.headers.host}` : ''}/${bucket.record.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  const checksum = v.checksum ? el(`Checksum${v.checksum.algorithm}`, v.checksum.value) + el('ChecksumType', v.checksum.type) : '';
+  return xml(
+    xmlDocument(
+      'CompleteMultipartUploadResult',
+      el('Location', location) + el('Bucket', bucket.record.name) + el('Key', key) + el('ETag', quoteEtag(v.etag)) + checksum,
+    ),
+    { 'x-amz-version-id': versionHeader(bucket, v) },
+  );
+};
+
+export const abortMultipartUpload: Handler = async (call) => {
+  const bucket = bucketOf(call);
+  await abortUpload(bucket, keyOf(call), call.query.get('uploadId')!);
+  return empty(204);
+};
+
+export const listParts: Handler = async (call) => {
+  const bucket = bucketOf(call);
+  const key = keyOf(call);
+  const upload = await requireUpload(bucket, key, call.query.get('uploadId')!);
+  const maxParts = Math.min(intParam(call, 'max-parts', 0, 2147483647) ?? 1000, 1000);
+  const marker = intParam(call, 'part-number-marker', 0, 2147483647) ?? 0;
+  const parts = await bucket.region.meta.listParts(upload.uploadId, marker, maxParts + 1);
+  const truncated = parts.length > maxParts;
+  const page = parts.slice(0, maxParts);
+  let body =
+    el('Bucket', bucket.record.name) +
+    el('Key', key) +
+    el('UploadId', upload.uploadId) +
+    el('PartNumberMarker', marker) +
+    (page.length ? el('NextPartNumberMarker', page[page.length - 1]!.partNumber) : '') +
+    el('MaxParts', maxParts) +
+    el('IsTruncated', truncated);
+  for (const p of page) {
+    body +=
+      '<Part>' +
+      el('PartNumber', p.partNumber) +
+      el('LastModified', isoTime(p.lastModified)) +
+      el('ETag', quoteEtag(p.etag)) +
+      el('Size', p.size) +
+      (p.checksum ? el(`Checksum${p.checksum.algorithm}`, p.checksum.value) : '') +
+      '</Part>';
+  }
+  body +=
+    ownerXml(upload.owner, 'Initiator') +
+    ownerXml(upload.owner) +
+    el('StorageClass', upload.storageClass) +
+    el('ChecksumAlgorithm', upload.checksumAlgorithm) +
+    el('ChecksumType', upload.checksumAlgorithm ? upload.checksumType : undefined);
+  return xml(xmlDocument('ListPartsResult', body));
+};
+
+export const listMultipartUploads: Handler = async (call) => {
+  const bucket = bucketOf(call);
+  const store = bucket.region.meta;
+  const name = bucket.record.name;
+  const prefix = call.query.get('prefix') ?? '';
+  const d = call.query.get('delimiter');
+  const delimiter = d === '' ? undefined : d;
+  const keyMarker = call.query.get('key-marker') ?? '';
+  const uploadIdMarker = call.query.get('upload-id-marker');
+  const maxUploads = Math.min(intParam(call, 'max-uploads', 0, 2147483647) ?? 1000, 1000);
+  const encode = listingEncoder(call.query.get('encoding-type'));
+  const src: PageSource<UploadRecord, UploadCursor> = {
+    fetch: (cursor, limit) => store.listUploads(name, prefix, cursor, limit),
+    keyOf: (u) => u.key,
+    after: (u) => ({ key: u.key, uploadId: u.uploadId }),
+    atKey: (key) => ({ key, inclusive: true }),
+  };
+  let start: UploadCursor | undefined;
+  if (keyMarker !== '') {
+    start =
+      uploadIdMarker !== undefined && uploadIdMarker !== ''
+        ? { key: keyMarker, uploadId: uploadIdMarker }
+        : resumeAfterMarker(keyMarker, prefix, delimiter, src, (k) => ({ key: k }));
+  }
+  const page = await listPage(src, prefix, delimiter, maxUploads, start);
+  let next = '';
+  if (page.truncated && page.last) {
+    next =
+      'prefix' in page.last
+        ? encodedEl('NextKeyMarker', page.last.prefix, encode)
+        : encodedEl('NextKeyMarker', page.last.row.key, encode) + el('NextUploadIdMarker', page.last.row.uploadId);
+  }
+  let uploads = '';
+  for (const u of page.rows) {
+    uploads +=
+      '<Upload>' +
+      encodedEl('Key', u.key, encode) +
+      el('UploadId', u.uploadId) +
+      ownerXml(u.owner, 'Initiator') +
+      ownerXml(u.owner) +
+      el('StorageClass', u.storageClass) +
+      el('Initiated', isoTime(u.initiated)) +
+      el('ChecksumAlgorithm', u.checksumAlgorithm) +
+      el('ChecksumType', u.checksumAlgorithm ? u.checksumType : undefined) +
+      '</Upload>';
+  }
+  let prefixes = '';
+  for (const p of page.prefixes) prefixes += `<CommonPrefixes>${encodedEl('Prefix', p, encode)}</CommonPrefixes>`;
+  const body =
+    el('Bucket', name) +
+    encodedEl('KeyMarker', keyMarker, encode) +
+    el('UploadIdMarker', uploadIdMarker ?? '') +
+    next +
+    encodedEl('Prefix', prefix, encode) +
+    encodedEl('Delimiter', delimiter, encode) +
+    el('MaxUploads', maxUploads) +
+    el('IsTruncated', page.truncated) +
+    el('EncodingType', call.query.get('encoding-type')) +
+    uploads +
+    prefixes;
+  return xml(xmlDocument('ListMultipartUploadsResult', body));
+};

@@ -1,0 +1,52 @@
+/**
+ * DeleteObject and DeleteObjects.
+ */
+import { Errors, S3Error } from '../../errors.js';
+import { children, el, parseXmlBody, text, xmlDocument } from '../../http/xml.js';
+import { deleteObject as deleteObjectVersion } from '../../objects/versions.js';
+import { bucketOf, documentBody, empty, keyOf, xml, type Handler } from './call.js';
+
+export const deleteObject: Handler = async (call) => {
+  const bucket = bucketOf(call);
+  const out = await deleteObjectVersion(bucket, keyOf(call), call.query.get('versionId'), call.accountId, call.now);
+  return empty(204, {
+    'x-amz-version-id': out.versionId,
+    'x-amz-delete-marker': out.deleteMarker ? 'true' : undefined,
+  });
+};
+
+/** At most this many keys per DeleteObjects request. */
+const MAX_DELETE_KEYS = 1000;
+
+export const deleteObjects: Handler = async (call) => {
+  const bucket = bucketOf(call);
+  const doc = parseXmlBody(await documentBody(call, { integrityRequired: true, maxSize: 2 * 1024 * 1024 }), 'Delete');
+  const quiet = text(doc, 'Quiet') === 'true';
+  const objects = children(doc, 'Object');
+  if (objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw Errors.malformedXML();
+  const requests = objects.map((o) => {
+    const key = text(o, 'Key');
+    if (key === undefined) throw Errors.malformedXML();
+    return { key, versionId: text(o, 'VersionId') };
+  });
+  let out = '';
+  // One at a time: deletes of one key must apply in the order the client listed them.
+  for (const r of requests) {
+    try {
+      if (Buffer.byteLength(r.key) > 1024) throw new S3Error('KeyTooLongError', 400, 'Your key is too long');
+      const res = await deleteObjectVersion(bucket, r.key, r.versionId, call.accountId, call.now);
+      if (quiet) continue;
+      out +=
+        '<Deleted>' +
+        el('Key', r.key) +
+        el('VersionId', r.versionId) +
+        (res.deleteMarker ? '<DeleteMarker>true</DeleteMarker>' : '') +
+        (res.deleteMarker ? el('DeleteMarkerVersionId', res.versionId) : '') +
+        '</Deleted>';
+    } catch (e) {
+      if (!(e instanceof S3Error) || e.status >= 500) throw e;
+      out += '<Error>' + el('Key', r.key) + el('VersionId', r.versionId) + el('Code', e.code) + el('Message', e.message) + '</Error>';
+    }
+  }
+  return xml(xmlDocument('DeleteResult', out));
+};

@@ -1,0 +1,39 @@
+/**
+ * PutObject.
+ */
+import { writePrecondition } from '../../objects/conditions.js';
+import { putObject as putObjectData } from '../../objects/put.js';
+import { versionHeader } from '../../objects/versions.js';
+import { bucketOf, empty, header, keyOf, uploadBody, type Handler } from './call.js';
+import {
+  checkAclHeaders,
+  checksumHeaders,
+  metaFromHeaders,
+  quoteEtag,
+  storageClassFromHeaders,
+  tagsFromHeader,
+} from './object-headers.js';
+
+/** Largest single PUT S3 accepts: 5 GiB. */
+export const MAX_PUT_SIZE = 5 * 1024 * 1024 * 1024;
+
+export const putObject: Handler = async (call) => {
+  const bucket = bucketOf(call);
+  const key = keyOf(call);
+  checkAclHeaders(call);
+  const props = {
+    meta: metaFromHeaders(call),
+    tags: tagsFromHeader(call),
+    storageClass: storageClassFromHeaders(call),
+    owner: call.accountId,
+    lastModified: call.now,
+    precondition: writePrecondition(key, header(call, 'if-match'), header(call, 'if-none-match')),
+  };
+  const body = uploadBody(call, { maxSize: MAX_PUT_SIZE, lengthRequired: true });
+  const v = await putObjectData(bucket, key, body, props, call.app.config.inlineThreshold);
+  return empty(200, {
+    etag: quoteEtag(v.etag),
+    'x-amz-version-id': versionHeader(bucket, v),
+    ...checksumHeaders(v.checksum),
+  });
+};

@@ -1,0 +1,133 @@
+/**
+ * Request → S3 operation, from the method, whether a bucket and key are named, and the query's
+ * sub-resource parameters; then the region check every bucket operation needs.
+ */
+import { Errors, S3Error } from '../../errors.js';
+import type { S3Response } from '../../http/respond.js';
+import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './acl.js';
+import { getObjectAttributes } from './attributes.js';
+import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './bucket.js';
+import { header, type Handler, type S3Call } from './call.js';
+import { copyObject, uploadPartCopy } from './copy.js';
+import { listObjects, listObjectsV2, listObjectVersions } from './list.js';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+} from './multipart.js';
+import { deleteObject, deleteObjects } from './object-delete.js';
+import { getObject, headObject } from './object-read.js';
+import { putObject } from './object-write.js';
+import {
+  deleteBucketTagging,
+  deleteObjectTagging,
+  getBucketTagging,
+  getObjectTagging,
+  putBucketTagging,
+  putObjectTagging,
+} from './tagging.js';
+import { getBucketVersioning, putBucketVersioning } from './versioning.js';
+
+type Routes = Partial<Record<string, Handler>>;
+
+/** Bucket operations by sub-resource, per method. '' is the operation without a sub-resource. */
+const BUCKET_ROUTES: Record<string, Routes> = {
+  GET: {
+    versioning: getBucketVersioning,
+    tagging: getBucketTagging,
+    location: getBucketLocation,
+    versions: listObjectVersions,
+    uploads: listMultipartUploads,
+    acl: getBucketAcl,
+    '': listObjects,
+  },
+  PUT: { versioning: putBucketVersioning, tagging: putBucketTagging, acl: putBucketAcl, '': createBucket },
+  DELETE: { tagging: deleteBucketTagging, '': deleteBucket },
+  HEAD: { '': headBucket },
+  POST: { delete: deleteObjects },
+};
+
+const OBJECT_ROUTES: Record<string, Routes> = {
+  GET: { tagging: getObjectTagging, uploadId: listParts, attributes: getObjectAttributes, acl: getObjectAcl, '': getObject },
+  HEAD: { '': headObject },
+  PUT: { tagging: putObjectTagging, acl: putObjectAcl, '': putObject },
+  DELETE: { tagging: deleteObjectTagging, uploadId: abortMultipartUpload, '': deleteObject },
+  POST: { uploads: createMultipartUpload, uploadId: completeMultipartUpload },
+};
+
+/**
+ * Sub-resources S3 has that this server does not (yet) serve: a clear 501 naming it, rather
+ * than a listing or an upload that silently ignores what the client asked for.
+ */
+const UNSERVED = new Set([
+  'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory', 'legal-hold', 'lifecycle',
+  'logging', 'metadataTable', 'metrics', 'notification', 'object-lock', 'ownershipControls', 'policy',
+  'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention', 'select',
+  'torrent', 'website', 'session', 'abac', 'metadataConfiguration', 'renameObject',
+]);
+
+/** Query parameters that select a sub-resource, in the order they decide the operation. */
+const SELECTORS = ['uploadId', 'uploads', 'versions', 'versioning', 'tagging', 'location', 'acl', 'attributes', 'delete'];
+
+function pick(routes: Routes | undefined, call: S3Call): Handler | undefined {
+  if (!routes) return undefined;
+  for (const name of call.query.keys()) {
+    if (UNSERVED.has(name)) throw Errors.notImplemented(`the "${name}" sub-resource`);
+  }
+  for (const s of SELECTORS) if (call.query.has(s) && routes[s]) return routes[s];
+  if (call.method === 'GET' && !call.key && call.query.get('list-type') === '2') return listObjectsV2;
+  if (call.method === 'PUT' && call.key) {
+    if (call.query.has('partNumber') && call.query.has('uploadId')) {
+      return header(call, 'x-amz-copy-source') !== undefined ? uploadPartCopy : uploadPart;
+    }
+    if (header(call, 'x-amz-copy-source') !== undefined && !call.query.has('tagging') && !call.query.has('acl')) return copyObject;
+  }
+  return routes[''];
+}
+
+/** Operations a client may send signed for any region (they locate or create the bucket). */
+const REGION_FREE = new Set<Handler>([createBucket, getBucketLocation]);
+
+export async function dispatchS3(call: S3Call): Promise<S3Response> {
+  let handler: Handler | undefined;
+  if (call.bucketName === undefined) {
+    handler = call.method === 'GET' ? listBuckets : undefined;
+  } else {
+    handler = pick((call.key === undefined ? BUCKET_ROUTES : OBJECT_ROUTES)[call.method], call);
+  }
+  if (!handler) {
+    throw Errors.methodNotAllowed(call.method, call.key === undefined ? (call.bucketName ? 'BUCKET' : 'SERVICE') : 'OBJECT');
+  }
+  if (call.bucketName !== undefined && !REGION_FREE.has(handler)) checkRegion(call);
+  return handler(call);
+}
+
+/**
+ * A bucket lives in one region; a request signed for another gets AWS's answer, which tells the
+ * client the right region (error body and x-amz-bucket-region) so that SDKs can re-sign there.
+ */
+function checkRegion(call: S3Call): void {
+  const bucket = call.app.buckets.get(call.bucketName!);
+  if (!bucket || bucket.record.region === call.auth.region) return;
+  const expected = bucket.record.region;
+  const headers = { 'x-amz-bucket-region': expected };
+  if (call.auth.presigned) {
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      400,
+      `Error parsing the X-Amz-Credential parameter; the region '${call.auth.region}' is wrong; expecting '${expected}'`,
+      { Region: expected },
+      headers,
+    );
+  }
+  throw new S3Error(
+    'AuthorizationHeaderMalformed',
+    400,
+    `The authorization header is malformed; the region '${call.auth.region}' is wrong; expecting '${expected}'`,
+    { Region: expected },
+    headers,
+  );
+}

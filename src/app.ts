@@ -1,0 +1,57 @@
+/**
+ * The process's state: its configuration, its regions and the bucket namespace over them, the
+ * identities it accepts, a clock and a logger. Built once at start and handed to the http layer.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { BucketDirectory } from './objects/buckets.js';
+import { closeRegion, openRegion, type Region } from './region.js';
+import type { IdentityLookup, SigningIdentity } from './http/sigv4/verify.js';
+
+export interface App {
+  readonly config: Config;
+  readonly regions: ReadonlyMap<string, Region>;
+  readonly buckets: BucketDirectory;
+  readonly identities: IdentityLookup;
+  readonly clock: () => number;
+  readonly log: Logger;
+  /** Set while the process stops: new requests are refused. */
+  closing: boolean;
+}
+
+export async function openApp(config: Config, log: Logger, clock: () => number = Date.now): Promise<App> {
+  const regions = new Map<string, Region>();
+  for (const name of config.regions) regions.set(name, openRegion(config.dataDir, name));
+  const buckets = new BucketDirectory(regions, clock);
+  await buckets.load();
+  const byKey = new Map<string, SigningIdentity>();
+  for (const c of config.credentials) {
+    byKey.set(c.accessKeyId, { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, accountId: c.accountId });
+  }
+  const app: App = { config, regions, buckets, identities: (id) => byKey.get(id), clock, log, closing: false };
+  sweepOrphansInBackground(app, clock());
+  return app;
+}
+
+/**
+ * Blob files that no metadata refers to are left by a crash between writing a blob and
+ * committing its version (or between committing a delete and removing the file). Only files
+ * older than this start are considered, so uploads in progress are never touched.
+ */
+function sweepOrphansInBackground(app: App, startedAt: number): void {
+  setImmediate(async () => {
+    for (const region of app.regions.values()) {
+      try {
+        const removed = await region.blobs.sweepOrphans((id) => region.meta.isBlobReferenced(id), startedAt);
+        if (removed > 0) app.log.info({ region: region.name, removed }, 'removed orphaned blob files');
+      } catch (e) {
+        if (!app.closing) app.log.warn({ region: region.name, err: (e as Error).message }, 'orphan sweep failed');
+      }
+    }
+  });
+}
+
+export async function closeApp(app: App): Promise<void> {
+  app.closing = true;
+  for (const r of app.regions.values()) await closeRegion(r);
+}

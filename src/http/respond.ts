@@ -1,0 +1,84 @@
+/**
+ * Writing responses: a handler's S3Response, or an S3Error rendered as the S3 error document.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { S3Error } from '../errors.js';
+import { el, esc } from './xml.js';
+
+export type HeaderValue = string | number | undefined;
+
+export interface S3Response {
+  status: number;
+  headers?: Record<string, HeaderValue>;
+  body?: string | Buffer | Readable;
+}
+
+function setHeaders(res: ServerResponse, headers: Record<string, HeaderValue> | undefined): void {
+  if (!headers) return;
+  for (const name in headers) {
+    const v = headers[name];
+    if (v !== undefined) res.setHeader(name, v);
+  }
+}
+
+/** Writes a response; a stream body is piped with backpressure and destroyed on failure. */
+export async function send(res: ServerResponse, r: S3Response, isHead: boolean): Promise<void> {
+  res.statusCode = r.status;
+  setHeaders(res, r.headers);
+  const body = r.body;
+  if (body === undefined) {
+    if (!res.hasHeader('content-length')) res.setHeader('content-length', 0);
+    res.end();
+    return;
+  }
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    if (!res.hasHeader('content-type')) res.setHeader('content-type', 'application/xml');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(isHead ? undefined : body);
+    return;
+  }
+  if (isHead) {
+    body.destroy();
+    res.end();
+    return;
+  }
+  await pipeline(body, res);
+}
+
+export function errorDocument(e: S3Error, requestId: string, hostId: string, resource?: string): string {
+  let fields = '';
+  for (const [k, v] of Object.entries(e.fields)) fields += el(k, v);
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' +
+    `<Code>${esc(e.code)}</Code><Message>${esc(e.message)}</Message>${fields}` +
+    (resource !== undefined ? el('Resource', resource) : '') +
+    `<RequestId>${requestId}</RequestId><HostId>${esc(hostId)}</HostId></Error>`
+  );
+}
+
+export function sendError(
+  res: ServerResponse,
+  e: S3Error,
+  requestId: string,
+  hostId: string,
+  isHead: boolean,
+  resource?: string,
+): void {
+  if (res.headersSent) {
+    // The status line is gone; cutting the connection is the only honest signal left.
+    res.destroy(e);
+    return;
+  }
+  for (const name of res.getHeaderNames()) {
+    if (name !== 'x-amz-request-id' && name !== 'x-amz-id-2' && name !== 'server' && name !== 'date') res.removeHeader(name);
+  }
+  res.statusCode = e.status;
+  setHeaders(res, e.headers);
+  const body = isHead ? '' : errorDocument(e, requestId, hostId, resource);
+  res.setHeader('content-type', 'application/xml');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+

@@ -1,0 +1,38 @@
+/**
+ * Identifiers. Version ids are random, URL-safe and unique across regions and sites, so that a
+ * replica can keep its source's id without ever colliding with a local one.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** Random bytes are drawn in blocks: one syscall serves many ids on the PUT hot path. */
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+function random(n: number): Buffer {
+  if (poolOffset + n > pool.length) {
+    pool = randomBytes(4096);
+    poolOffset = 0;
+  }
+  const b = pool.subarray(poolOffset, poolOffset + n);
+  poolOffset += n;
+  return b;
+}
+
+/** 32 characters of base64url: 192 random bits. */
+export function newVersionId(): string {
+  return random(24).toString('base64url');
+}
+
+/** Multipart upload ids: longer and opaque, like AWS's. */
+export function newUploadId(): string {
+  return random(48).toString('base64url');
+}
+
+/** 16 upper-case hex characters, like AWS's x-amz-request-id. */
+export function newRequestId(): string {
+  return random(8).toString('hex').toUpperCase();
+}
+
+/** AWS's x-amz-id-2 is an opaque base64 string; ours encodes nothing. */
+export function newHostId(): string {
+  return random(32).toString('base64');
+}

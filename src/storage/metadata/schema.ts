@@ -1,0 +1,92 @@
+/**
+ * The SQLite schema of one region's metadata, and its migrations. user_version records the
+ * schema version of a database file; each migration moves it one step.
+ */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE buckets (
+    name        TEXT PRIMARY KEY,
+    region      TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    versioning  TEXT NOT NULL DEFAULT ''
+  );
+
+  -- Bucket sub-resources (tagging, and later replication, policy, encryption ...), one
+  -- document per kind, stored as their canonical JSON.
+  CREATE TABLE bucket_config (
+    bucket  TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    doc     TEXT NOT NULL,
+    PRIMARY KEY (bucket, kind)
+  ) WITHOUT ROWID;
+
+  -- One row per object version or delete marker. seq (the rowid) orders the versions of a key:
+  -- a newer version always has a larger seq than the versions it follows.
+  CREATE TABLE versions (
+    seq            INTEGER PRIMARY KEY,
+    bucket         TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    version_id     TEXT NOT NULL,
+    is_latest      INTEGER NOT NULL,
+    is_dm          INTEGER NOT NULL,
+    size           INTEGER NOT NULL,
+    etag           TEXT NOT NULL,
+    last_modified  INTEGER NOT NULL,
+    storage_class  TEXT NOT NULL,
+    owner          TEXT NOT NULL,
+    meta           TEXT,
+    tags           TEXT,
+    checksum       TEXT,
+    parts_count    INTEGER,
+    repl_status    TEXT,
+    blob_id        TEXT,
+    inline_data    BLOB
+  );
+  CREATE UNIQUE INDEX versions_by_id ON versions (bucket, key, version_id);
+  CREATE INDEX versions_in_order ON versions (bucket, key, seq DESC);
+  -- The current objects of a bucket in key order: what ListObjects walks. Partial, so that
+  -- older versions and delete markers cost a listing nothing.
+  CREATE INDEX versions_current ON versions (bucket, key) WHERE is_latest = 1 AND is_dm = 0;
+  CREATE INDEX versions_blob ON versions (blob_id) WHERE blob_id IS NOT NULL;
+
+  -- The parts of completed multipart objects, in order.
+  CREATE TABLE object_parts (
+    version_seq    INTEGER NOT NULL,
+    part_number    INTEGER NOT NULL,
+    size           INTEGER NOT NULL,
+    etag           TEXT NOT NULL,
+    blob_id        TEXT NOT NULL,
+    last_modified  INTEGER NOT NULL,
+    checksum       TEXT,
+    PRIMARY KEY (version_seq, part_number)
+  ) WITHOUT ROWID;
+  CREATE INDEX object_parts_blob ON object_parts (blob_id);
+
+  CREATE TABLE uploads (
+    upload_id      TEXT PRIMARY KEY,
+    bucket         TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    initiated      INTEGER NOT NULL,
+    owner          TEXT NOT NULL,
+    storage_class  TEXT NOT NULL,
+    meta           TEXT,
+    tags           TEXT,
+    checksum_algorithm TEXT,
+    checksum_type  TEXT
+  );
+  CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated, upload_id);
+
+  CREATE TABLE upload_parts (
+    upload_id      TEXT NOT NULL,
+    part_number    INTEGER NOT NULL,
+    size           INTEGER NOT NULL,
+    etag           TEXT NOT NULL,
+    blob_id        TEXT NOT NULL,
+    last_modified  INTEGER NOT NULL,
+    checksum       TEXT,
+    PRIMARY KEY (upload_id, part_number)
+  ) WITHOUT ROWID;
+  CREATE INDEX upload_parts_blob ON upload_parts (blob_id);
+  `,
+];

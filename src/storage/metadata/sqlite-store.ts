@@ -1,0 +1,579 @@
+/**
+ * MetadataStore on SQLite (better-sqlite3), one database file per region.
+ *
+ * Durability: the database runs in WAL mode with synchronous=NORMAL, so a commit only appends to
+ * the WAL without an fsync of its own; every write method then waits for a group fsync of the
+ * WAL file (GroupSync) before it resolves. A write is therefore on disk before its caller
+ * acknowledges it, and concurrent writers share fsyncs. Checkpoints are fsynced by SQLite itself.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Errors } from '../../errors.js';
+import { GroupSync } from '../group-sync.js';
+import { MIGRATIONS } from './schema.js';
+import { prefixUpperBound, compareKeys } from '../../objects/key-order.js';
+import type {
+  BucketRecord,
+  DataLocation,
+  DeleteVersionResult,
+  ListedVersion,
+  MetadataStore,
+  NewVersion,
+  PartRecord,
+  PutVersionOptions,
+  PutVersionResult,
+  ScanFrom,
+  StoredChecksum,
+  Tags,
+  UploadCursor,
+  UploadRecord,
+  VersionRecord,
+  VersioningState,
+} from '../types.js';
+
+type Row = Record<string, any>;
+
+const LISTED_COLUMNS = 'seq, key, version_id, is_latest, is_dm, size, etag, last_modified, storage_class, owner, checksum';
+
+export class SqliteMetadataStore implements MetadataStore {
+  private readonly db: Database.Database;
+  private readonly walFd: number;
+  private readonly groupSync: GroupSync;
+  private readonly st: ReturnType<SqliteMetadataStore['prepare']>;
+
+  constructor(
+    readonly region: string,
+    file: string,
+  ) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = OFF');
+    this.db.pragma('cache_size = -65536');
+    this.migrate();
+    // The WAL exists once the database has been written (migrate wrote user_version). An fsync
+    // on any descriptor of the file flushes its pages, whichever descriptor wrote them.
+    this.walFd = fs.openSync(`${file}-wal`, 'r+');
+    this.groupSync = new GroupSync(this.walFd);
+    this.st = this.prepare();
+  }
+
+  get syncStats() {
+    return this.groupSync.stats;
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    // Always one write at open, so that the WAL file exists before we open it for fsyncs.
+    this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }
+
+  private prepare() {
+    const d = this.db;
+    return {
+      listBuckets: d.prepare('SELECT * FROM buckets ORDER BY name'),
+      getBucket: d.prepare('SELECT * FROM buckets WHERE name = ?'),
+      bucketExists: d.prepare('SELECT 1 FROM buckets WHERE name = ?').pluck(),
+      insertBucket: d.prepare(
+        'INSERT INTO buckets (name, region, owner, created_at, versioning) VALUES (?, ?, ?, ?, ?)',
+      ),
+      deleteBucket: d.prepare('DELETE FROM buckets WHERE name = ?'),
+      anyVersion: d.prepare('SELECT 1 FROM versions WHERE bucket = ? LIMIT 1').pluck(),
+      setVersioning: d.prepare('UPDATE buckets SET versioning = ? WHERE name = ?'),
+      getConfig: d.prepare('SELECT doc FROM bucket_config WHERE bucket = ? AND kind = ?').pluck(),
+      putConfig: d.prepare(
+        'INSERT INTO bucket_config (bucket, kind, doc) VALUES (?, ?, ?) ON CONFLICT (bucket, kind) DO UPDATE SET doc = excluded.doc',
+      ),
+      deleteConfig: d.prepare('DELETE FROM bucket_config WHERE bucket = ? AND kind = ?'),
+      deleteAllConfig: d.prepare('DELETE FROM bucket_config WHERE bucket = ?'),
+
+      latest: d.prepare('SELECT * FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1'),
+      byId: d.prepare('SELECT * FROM versions WHERE bucket = ? AND key = ? AND version_id = ?'),
+      seqById: d.prepare('SELECT seq FROM versions WHERE bucket = ? AND key = ? AND version_id = ?').pluck(),
+      objectParts: d.prepare('SELECT * FROM object_parts WHERE version_seq = ? ORDER BY part_number'),
+      clearLatest: d.prepare('UPDATE versions SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1'),
+      insertVersion: d.prepare(
+        `INSERT INTO versions (bucket, key, version_id, is_latest, is_dm, size, etag, last_modified, storage_class,
+           owner, meta, tags, checksum, parts_count, repl_status, blob_id, inline_data)
+         VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertObjectPart: d.prepare(
+        'INSERT INTO object_parts (version_seq, part_number, size, etag, blob_id, last_modified, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      deleteVersionRow: d.prepare('DELETE FROM versions WHERE seq = ?'),
+      deleteObjectParts: d.prepare('DELETE FROM object_parts WHERE version_seq = ?'),
+      promoteLatest: d.prepare(
+        `UPDATE versions SET is_latest = 1 WHERE seq =
+           (SELECT seq FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1)`,
+      ),
+      setTags: d.prepare('UPDATE versions SET tags = ? WHERE bucket = ? AND key = ? AND version_id = ? AND is_dm = 0'),
+
+      versionsOfKeyBefore: d.prepare(
+        `SELECT ${LISTED_COLUMNS} FROM versions WHERE bucket = ? AND key = ? AND seq < ? ORDER BY key, seq DESC LIMIT ?`,
+      ),
+
+      insertUpload: d.prepare(
+        `INSERT INTO uploads (upload_id, bucket, key, initiated, owner, storage_class, meta, tags, checksum_algorithm, checksum_type)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      getUpload: d.prepare('SELECT * FROM uploads WHERE upload_id = ? AND bucket = ?'),
+      uploadExists: d.prepare('SELECT 1 FROM uploads WHERE upload_id = ?').pluck(),
+      deleteUpload: d.prepare('DELETE FROM uploads WHERE upload_id = ?'),
+      uploadsOfBucket: d.prepare('SELECT upload_id FROM uploads WHERE bucket = ?').pluck(),
+      getPart: d.prepare('SELECT * FROM upload_parts WHERE upload_id = ? AND part_number = ?'),
+      upsertPart: d.prepare(
+        `INSERT INTO upload_parts (upload_id, part_number, size, etag, blob_id, last_modified, checksum)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag,
+           blob_id = excluded.blob_id, last_modified = excluded.last_modified, checksum = excluded.checksum`,
+      ),
+      listParts: d.prepare(
+        'SELECT * FROM upload_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?',
+      ),
+      allParts: d.prepare('SELECT * FROM upload_parts WHERE upload_id = ? ORDER BY part_number'),
+      deleteParts: d.prepare('DELETE FROM upload_parts WHERE upload_id = ?'),
+      uploadsOfKeyAfter: d.prepare(
+        `SELECT * FROM uploads WHERE bucket = ? AND key = ? AND (initiated > ? OR (initiated = ? AND upload_id > ?))
+         ORDER BY initiated, upload_id LIMIT ?`,
+      ),
+
+      blobReferenced: d
+        .prepare(
+          `SELECT EXISTS (SELECT 1 FROM versions WHERE blob_id = ?1)
+               OR EXISTS (SELECT 1 FROM object_parts WHERE blob_id = ?1)
+               OR EXISTS (SELECT 1 FROM upload_parts WHERE blob_id = ?1)`,
+        )
+        .pluck(),
+    };
+  }
+
+  // Scans differ only in their table and bounds; each variant is prepared once.
+  private readonly scanStatements = new Map<string, Database.Statement>();
+  private scanStatement(kind: 'current' | 'versions' | 'uploads', lowerOp: '>' | '>=', upper: boolean): Database.Statement {
+    const id = `${kind}${lowerOp}${upper}`;
+    let s = this.scanStatements.get(id);
+    if (!s) {
+      const range = `key ${lowerOp} ?${upper ? ' AND key < ?' : ''}`;
+      const sql = {
+        current: `SELECT ${LISTED_COLUMNS} FROM versions WHERE bucket = ? AND is_latest = 1 AND is_dm = 0 AND ${range} ORDER BY key LIMIT ?`,
+        versions: `SELECT ${LISTED_COLUMNS} FROM versions WHERE bucket = ? AND ${range} ORDER BY key, seq DESC LIMIT ?`,
+        uploads: `SELECT * FROM uploads WHERE bucket = ? AND ${range} ORDER BY key, initiated, upload_id LIMIT ?`,
+      }[kind];
+      s = this.db.prepare(sql);
+      this.scanStatements.set(id, s);
+    }
+    return s;
+  }
+
+  /** Runs a write transaction, then waits until the WAL holding it is on disk. */
+  private async write<T>(fn: () => T): Promise<T> {
+    const result = this.db.transaction(fn).immediate();
+    await this.groupSync.sync();
+    return result;
+  }
+
+  async listBuckets(): Promise<BucketRecord[]> {
+    return (this.st.listBuckets.all() as Row[]).map(toBucket);
+  }
+
+  async getBucket(name: string): Promise<BucketRecord | undefined> {
+    const r = this.st.getBucket.get(name) as Row | undefined;
+    return r ? toBucket(r) : undefined;
+  }
+
+  async createBucket(b: BucketRecord): Promise<void> {
+    await this.write(() => {
+      this.st.insertBucket.run(b.name, b.region, b.owner, b.createdAt, b.versioning);
+    });
+  }
+
+  async deleteBucket(name: string): Promise<{ deleted: boolean; freed: DataLocation[] }> {
+    return this.write(() => {
+      if (!this.st.bucketExists.get(name)) return { deleted: false, freed: [] };
+      if (this.st.anyVersion.get(name)) return { deleted: false, freed: [] };
+      const freed: DataLocation[] = [];
+      for (const uploadId of this.st.uploadsOfBucket.all(name) as string[]) {
+        freed.push(...this.dropUpload(uploadId));
+      }
+      this.st.deleteAllConfig.run(name);
+      this.st.deleteBucket.run(name);
+      return { deleted: true, freed };
+    });
+  }
+
+  async setVersioning(name: string, state: VersioningState): Promise<void> {
+    await this.write(() => {
+      this.st.setVersioning.run(state, name);
+    });
+  }
+
+  async getBucketConfig(name: string, kind: string): Promise<string | undefined> {
+    return (this.st.getConfig.get(name, kind) as string | undefined) ?? undefined;
+  }
+
+  async putBucketConfig(name: string, kind: string, doc: string | null): Promise<void> {
+    await this.write(() => {
+      if (!this.st.bucketExists.get(name)) throw Errors.noSuchBucket(name);
+      if (doc === null) this.st.deleteConfig.run(name, kind);
+      else this.st.putConfig.run(name, kind, doc);
+    });
+  }
+
+  async getVersion(bucket: string, key: string, versionId?: string): Promise<VersionRecord | undefined> {
+    const r = (versionId === undefined ? this.st.latest.get(bucket, key) : this.st.byId.get(bucket, key, versionId)) as
+      | Row
+      | undefined;
+    if (!r) return undefined;
+    return this.toVersion(r);
+  }
+
+  async versionSeq(bucket: string, key: string, versionId: string): Promise<number | undefined> {
+    return this.st.seqById.get(bucket, key, versionId) as number | undefined;
+  }
+
+  async putVersion(v: NewVersion, opts: PutVersionOptions): Promise<PutVersionResult> {
+    return this.write(() => this.insertVersionTx(v, opts));
+  }
+
+  /** Inside a transaction: replaces the null version if asked, then inserts v as the latest. */
+  private insertVersionTx(v: NewVersion, opts: PutVersionOptions): PutVersionResult {
+    if (!this.st.bucketExists.get(v.bucket)) throw Errors.noSuchBucket(v.bucket);
+    if (opts.precondition) {
+      const latest = this.st.latest.get(v.bucket, v.key) as Row | undefined;
+      opts.precondition(latest ? this.toVersion(latest) : undefined);
+    }
+    const freed: DataLocation[] = [];
+    if (opts.replaceNull) {
+      const old = this.st.byId.get(v.bucket, v.key, 'null') as Row | undefined;
+      if (old) freed.push(this.removeVersionRow(old));
+    }
+    this.st.clearLatest.run(v.bucket, v.key);
+    const d = v.data;
+    const info = this.st.insertVersion.run(
+      v.bucket,
+      v.key,
+      v.versionId,
+      v.isDeleteMarker ? 1 : 0,
+      v.size,
+      v.etag,
+      v.lastModified,
+      v.storageClass,
+      v.owner,
+      encodeMeta(v.meta),
+      v.tags.length ? JSON.stringify(v.tags) : null,
+      v.checksum ? JSON.stringify(v.checksum) : null,
+      d.kind === 'parts' ? d.parts.length : null,
+      v.replicationStatus ?? null,
+      d.kind === 'blob' ? d.blobId : null,
+      d.kind === 'inline' ? d.bytes : null,
+    );
+    if (d.kind === 'parts') {
+      for (const p of d.parts) {
+        this.st.insertObjectPart.run(
+          info.lastInsertRowid,
+          p.partNumber,
+          p.size,
+          p.etag,
+          p.blobId,
+          p.lastModified,
+          p.checksum ? JSON.stringify(p.checksum) : null,
+        );
+      }
+    }
+    return { freed };
+  }
+
+  /** Deletes a version row (and its part rows) and returns where its bytes were. */
+  private removeVersionRow(r: Row): DataLocation {
+    const loc = this.locationOf(r);
+    this.st.deleteVersionRow.run(r.seq);
+    if (r.parts_count !== null) this.st.deleteObjectParts.run(r.seq);
+    return loc;
+  }
+
+  async deleteVersion(bucket: string, key: string, versionId: string): Promise<DeleteVersionResult> {
+    return this.write(() => {
+      const r = this.st.byId.get(bucket, key, versionId) as Row | undefined;
+      if (!r) return { freed: [] };
+      const deleted = this.toVersion(r);
+      const loc = this.removeVersionRow(r);
+      if (r.is_latest) this.st.promoteLatest.run(bucket, key);
+      return { deleted, freed: [loc] };
+    });
+  }
+
+  async setTags(bucket: string, key: string, versionId: string, tags: Tags): Promise<boolean> {
+    return this.write(() => {
+      const info = this.st.setTags.run(tags.length ? JSON.stringify(tags) : null, bucket, key, versionId);
+      return info.changes > 0;
+    });
+  }
+
+  async scanCurrent(bucket: string, prefix: string, from: ScanFrom | undefined, limit: number): Promise<ListedVersion[]> {
+    const { lower, op, upper } = scanBounds(prefix, from);
+    const stmt = this.scanStatement('current', op, upper !== undefined);
+    const args: unknown[] = upper !== undefined ? [bucket, lower, upper, limit] : [bucket, lower, limit];
+    return (stmt.all(...args) as Row[]).map(toListed);
+  }
+
+  async scanVersions(
+    bucket: string,
+    prefix: string,
+    from: { key: string; afterSeq?: number; inclusiveKey: boolean } | undefined,
+    limit: number,
+  ): Promise<Array<ListedVersion & { seq: number }>> {
+    const out: Array<ListedVersion & { seq: number }> = [];
+    let scanFrom: ScanFrom | undefined = from ? { key: from.key, inclusive: from.inclusiveKey } : undefined;
+    if (from && from.afterSeq !== undefined) {
+      // The rest of the marker's key first, then the keys after it.
+      for (const r of this.st.versionsOfKeyBefore.all(bucket, from.key, from.afterSeq, limit) as Row[]) {
+        out.push(toListed(r));
+      }
+      scanFrom = { key: from.key, inclusive: false };
+    }
+    if (out.length >= limit) return out;
+    const { lower, op, upper } = scanBounds(prefix, scanFrom);
+    const stmt = this.scanStatement('versions', op, upper !== undefined);
+    const rest = limit - out.length;
+    const args: unknown[] = upper !== undefined ? [bucket, lower, upper, rest] : [bucket, lower, rest];
+    for (const r of stmt.all(...args) as Row[]) out.push(toListed(r));
+    return out;
+  }
+
+  async createUpload(u: UploadRecord): Promise<void> {
+    await this.write(() => {
+      if (!this.st.bucketExists.get(u.bucket)) throw Errors.noSuchBucket(u.bucket);
+      this.st.insertUpload.run(
+        u.uploadId,
+        u.bucket,
+        u.key,
+        u.initiated,
+        u.owner,
+        u.storageClass,
+        encodeMeta(u.meta),
+        u.tags.length ? JSON.stringify(u.tags) : null,
+        u.checksumAlgorithm ?? null,
+        u.checksumType ?? null,
+      );
+    });
+  }
+
+  async getUpload(bucket: string, uploadId: string): Promise<UploadRecord | undefined> {
+    const r = this.st.getUpload.get(uploadId, bucket) as Row | undefined;
+    return r ? toUpload(r) : undefined;
+  }
+
+  async putPart(uploadId: string, part: PartRecord): Promise<{ freed: DataLocation[]; found: boolean }> {
+    return this.write(() => {
+      if (!this.st.uploadExists.get(uploadId)) return { freed: [], found: false };
+      const old = this.st.getPart.get(uploadId, part.partNumber) as Row | undefined;
+      this.st.upsertPart.run(
+        uploadId,
+        part.partNumber,
+        part.size,
+        part.etag,
+        part.blobId,
+        part.lastModified,
+        part.checksum ? JSON.stringify(part.checksum) : null,
+      );
+      return { freed: old ? [{ kind: 'blob', blobId: old.blob_id } as DataLocation] : [], found: true };
+    });
+  }
+
+  async listParts(uploadId: string, afterPart: number, limit: number): Promise<PartRecord[]> {
+    return (this.st.listParts.all(uploadId, afterPart, limit) as Row[]).map(toPart);
+  }
+
+  async listUploads(bucket: string, prefix: string, from: UploadCursor | undefined, limit: number): Promise<UploadRecord[]> {
+    const out: UploadRecord[] = [];
+    if (from && from.uploadId !== undefined) {
+      // The uploads of the marker's key that were initiated after the marker upload come first.
+      const marker = this.st.getUpload.get(from.uploadId, bucket) as Row | undefined;
+      if (marker && marker.key === from.key) {
+        const rows = this.st.uploadsOfKeyAfter.all(
+          bucket,
+          from.key,
+          marker.initiated,
+          marker.initiated,
+          marker.upload_id,
+          limit,
+        ) as Row[];
+        for (const r of rows) out.push(toUpload(r));
+      }
+    }
+    if (out.length >= limit) return out;
+    const inclusive = from?.inclusive === true && from.uploadId === undefined;
+    const { lower, op, upper } = scanBounds(prefix, from ? { key: from.key, inclusive } : undefined);
+    const stmt = this.scanStatement('uploads', op, upper !== undefined);
+    const rest = limit - out.length;
+    const args: unknown[] = upper !== undefined ? [bucket, lower, upper, rest] : [bucket, lower, rest];
+    for (const r of stmt.all(...args) as Row[]) out.push(toUpload(r));
+    return out;
+  }
+
+  async completeUpload(
+    uploadId: string,
+    build: (upload: UploadRecord, parts: PartRecord[]) => NewVersion,
+    opts: PutVersionOptions,
+  ): Promise<PutVersionResult & { found: boolean; version?: NewVersion }> {
+    return this.write(() => {
+      const u = this.db.prepare('SELECT * FROM uploads WHERE upload_id = ?').get(uploadId) as Row | undefined;
+      if (!u) return { found: false, freed: [] };
+      const parts = (this.st.allParts.all(uploadId) as Row[]).map(toPart);
+      // build validates the client's part list against the stored parts inside this
+      // transaction, so that a concurrent UploadPart cannot swap a part under it.
+      const v = build(toUpload(u), parts);
+      const used = new Set(v.data.kind === 'parts' ? v.data.parts.map((p) => p.blobId) : []);
+      const freed: DataLocation[] = parts
+        .filter((p) => !used.has(p.blobId))
+        .map((p) => ({ kind: 'blob', blobId: p.blobId }) as DataLocation);
+      this.st.deleteParts.run(uploadId);
+      this.st.deleteUpload.run(uploadId);
+      const res = this.insertVersionTx(v, opts);
+      return { found: true, freed: freed.concat(res.freed), version: v };
+    });
+  }
+
+  async abortUpload(uploadId: string): Promise<{ found: boolean; freed: DataLocation[] }> {
+    return this.write(() => {
+      if (!this.st.uploadExists.get(uploadId)) return { found: false, freed: [] };
+      return { found: true, freed: this.dropUpload(uploadId) };
+    });
+  }
+
+  private dropUpload(uploadId: string): DataLocation[] {
+    const parts = (this.st.allParts.all(uploadId) as Row[]).map(
+      (p) => ({ kind: 'blob', blobId: p.blob_id }) as DataLocation,
+    );
+    this.st.deleteParts.run(uploadId);
+    this.st.deleteUpload.run(uploadId);
+    return parts;
+  }
+
+  async isBlobReferenced(blobId: string): Promise<boolean> {
+    return this.st.blobReferenced.get(blobId) === 1;
+  }
+
+  async close(): Promise<void> {
+    await this.groupSync.close();
+    this.db.close();
+    fs.closeSync(this.walFd);
+  }
+
+  private locationOf(r: Row): DataLocation {
+    if (r.blob_id) return { kind: 'blob', blobId: r.blob_id };
+    if (r.parts_count !== null) return { kind: 'parts', parts: (this.st.objectParts.all(r.seq) as Row[]).map(toPart) };
+    if (r.inline_data) return { kind: 'inline', bytes: r.inline_data };
+    return { kind: 'none' };
+  }
+
+  private toVersion(r: Row): VersionRecord {
+    const v: VersionRecord = {
+      bucket: r.bucket,
+      key: r.key,
+      versionId: r.version_id,
+      seq: r.seq,
+      isLatest: r.is_latest === 1,
+      isDeleteMarker: r.is_dm === 1,
+      size: r.size,
+      etag: r.etag,
+      lastModified: r.last_modified,
+      storageClass: r.storage_class,
+      owner: r.owner,
+      meta: decodeMeta(r.meta),
+      tags: r.tags ? JSON.parse(r.tags) : [],
+      data: this.locationOf(r),
+    };
+    if (r.checksum) v.checksum = JSON.parse(r.checksum) as StoredChecksum;
+    if (r.parts_count !== null) v.partsCount = r.parts_count;
+    if (r.repl_status) v.replicationStatus = r.repl_status;
+    return v;
+  }
+}
+
+/** The lower and upper key bounds of a scan limited to a prefix and starting at a position. */
+function scanBounds(prefix: string, from: ScanFrom | undefined): { lower: string; op: '>' | '>='; upper?: string } {
+  let lower = prefix;
+  let op: '>' | '>=' = '>=';
+  if (from) {
+    const c = compareKeys(from.key, prefix);
+    if (c > 0 || (c === 0 && !from.inclusive)) {
+      lower = from.key;
+      op = from.inclusive ? '>=' : '>';
+    }
+  }
+  const upper = prefix === '' ? undefined : prefixUpperBound(prefix);
+  return upper === null ? { lower, op } : { lower, op, upper };
+}
+
+function encodeMeta(m: NewVersion['meta']): string | null {
+  const hasUser = Object.keys(m.user).length > 0;
+  const hasStd = Object.keys(m).length > 1;
+  return hasUser || hasStd ? JSON.stringify(m) : null;
+}
+
+function decodeMeta(s: string | null): VersionRecord['meta'] {
+  return s ? (JSON.parse(s) as VersionRecord['meta']) : { user: {} };
+}
+
+function toBucket(r: Row): BucketRecord {
+  return { name: r.name, region: r.region, owner: r.owner, createdAt: r.created_at, versioning: r.versioning };
+}
+
+function toListed(r: Row): ListedVersion & { seq: number } {
+  const l: ListedVersion & { seq: number } = {
+    seq: r.seq,
+    key: r.key,
+    versionId: r.version_id,
+    isLatest: r.is_latest === 1,
+    isDeleteMarker: r.is_dm === 1,
+    size: r.size,
+    etag: r.etag,
+    lastModified: r.last_modified,
+    storageClass: r.storage_class,
+    owner: r.owner,
+  };
+  if (r.checksum) {
+    const c = JSON.parse(r.checksum) as StoredChecksum;
+    l.checksumAlgorithm = c.algorithm;
+    l.checksumType = c.type;
+  }
+  return l;
+}
+
+function toPart(r: Row): PartRecord {
+  const p: PartRecord = {
+    partNumber: r.part_number,
+    size: r.size,
+    etag: r.etag,
+    blobId: r.blob_id,
+    lastModified: r.last_modified,
+  };
+  if (r.checksum) p.checksum = JSON.parse(r.checksum) as StoredChecksum;
+  return p;
+}
+
+function toUpload(r: Row): UploadRecord {
+  const u: UploadRecord = {
+    uploadId: r.upload_id,
+    bucket: r.bucket,
+    key: r.key,
+    initiated: r.initiated,
+    owner: r.owner,
+    storageClass: r.storage_class,
+    meta: decodeMeta(r.meta),
+    tags: r.tags ? JSON.parse(r.tags) : [],
+  };
+  if (r.checksum_algorithm) u.checksumAlgorithm = r.checksum_algorithm;
+  if (r.checksum_type) u.checksumType = r.checksum_type;
+  return u;
+}
+

@@ -1,0 +1,231 @@
+/**
+ * The records the domain keeps, and the two storage seams it keeps them behind. Nothing above
+ * storage/ knows whether metadata lives in SQLite or PostgreSQL, or where blob files are.
+ */
+import type { Readable } from 'node:stream';
+
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'CRC64NVME';
+export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
+export type VersioningState = '' | 'Enabled' | 'Suspended';
+
+export interface BucketRecord {
+  name: string;
+  region: string;
+  /** Account id of the owner. */
+  owner: string;
+  createdAt: number;
+  versioning: VersioningState;
+}
+
+export interface StoredChecksum {
+  algorithm: ChecksumAlgorithm;
+  /** Base64 of the digest; for COMPOSITE, base64 of the digest of part digests, plus "-N". */
+  value: string;
+  type: ChecksumType;
+}
+
+/** Standard and user metadata of an object version, as sent at creation. */
+export interface ObjectMeta {
+  contentType?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  expires?: string;
+  websiteRedirectLocation?: string;
+  /** x-amz-meta-* with the prefix removed, keys lower-cased as HTTP delivers them. */
+  user: Record<string, string>;
+}
+
+export type Tags = Array<[string, string]>;
+
+/** One part of a multipart object, or of an upload in progress. */
+export interface PartRecord {
+  partNumber: number;
+  size: number;
+  etag: string;
+  blobId: string;
+  lastModified: number;
+  checksum?: StoredChecksum;
+}
+
+/** Where a version's bytes are: inside the metadata row, in one blob, or in the blobs of its parts. */
+export type DataLocation =
+  | { kind: 'none' }
+  | { kind: 'inline'; bytes: Buffer }
+  | { kind: 'blob'; blobId: string }
+  | { kind: 'parts'; parts: PartRecord[] };
+
+export interface VersionRecord {
+  bucket: string;
+  key: string;
+  /** 'null' for the null version. */
+  versionId: string;
+  seq: number;
+  isLatest: boolean;
+  isDeleteMarker: boolean;
+  size: number;
+  /** Without quotes: hex MD5, or hex-N for multipart objects. */
+  etag: string;
+  lastModified: number;
+  storageClass: string;
+  owner: string;
+  meta: ObjectMeta;
+  tags: Tags;
+  checksum?: StoredChecksum;
+  partsCount?: number;
+  replicationStatus?: string;
+  data: DataLocation;
+}
+
+/** A version as listed: no body, no metadata beyond what listings show. */
+export interface ListedVersion {
+  key: string;
+  versionId: string;
+  isLatest: boolean;
+  isDeleteMarker: boolean;
+  size: number;
+  etag: string;
+  lastModified: number;
+  storageClass: string;
+  owner: string;
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
+}
+
+export type NewVersion = Omit<VersionRecord, 'seq' | 'isLatest'>;
+
+export interface UploadRecord {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  owner: string;
+  storageClass: string;
+  meta: ObjectMeta;
+  tags: Tags;
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
+}
+
+export interface PutVersionOptions {
+  replaceNull: boolean;
+  /**
+   * Runs inside the write transaction with the key's current latest version (or undefined), and
+   * may throw to abort: conditional writes are atomic against concurrent writers this way.
+   */
+  precondition?: (latest: VersionRecord | undefined) => void;
+}
+
+export interface PutVersionResult {
+  /** Data of versions this write replaced (the old null version): free it after commit. */
+  freed: DataLocation[];
+}
+
+export interface DeleteVersionResult {
+  deleted?: VersionRecord;
+  freed: DataLocation[];
+}
+
+export interface UploadCursor {
+  key: string;
+  inclusive?: boolean;
+  uploadId?: string;
+}
+
+/** Where a scan of the current (latest, non-delete-marker) objects starts. */
+export interface ScanFrom {
+  key: string;
+  inclusive: boolean;
+}
+
+export interface MetadataStore {
+  readonly region: string;
+  listBuckets(): Promise<BucketRecord[]>;
+  getBucket(name: string): Promise<BucketRecord | undefined>;
+  createBucket(bucket: BucketRecord): Promise<void>;
+  /** Deletes an empty bucket and its in-progress uploads; false when versions remain. */
+  deleteBucket(name: string): Promise<{ deleted: boolean; freed: DataLocation[] }>;
+  setVersioning(name: string, state: VersioningState): Promise<void>;
+  getBucketConfig(name: string, kind: string): Promise<string | undefined>;
+  /** Stores (or with null removes) a bucket sub-resource document such as tagging. */
+  putBucketConfig(name: string, kind: string, doc: string | null): Promise<void>;
+
+  /** The latest version when versionId is undefined (a delete marker included). */
+  getVersion(bucket: string, key: string, versionId?: string): Promise<VersionRecord | undefined>;
+  /**
+   * Commits a new version as the latest. With replaceNull, an existing null version of the key
+   * is removed in the same transaction (unversioned and suspended buckets).
+   */
+  putVersion(v: NewVersion, opts: PutVersionOptions): Promise<PutVersionResult>;
+  deleteVersion(bucket: string, key: string, versionId: string): Promise<DeleteVersionResult>;
+  setTags(bucket: string, key: string, versionId: string, tags: Tags): Promise<boolean>;
+
+  /** Current objects in key order from a position, limited to keys with a prefix. */
+  scanCurrent(bucket: string, prefix: string, from: ScanFrom | undefined, limit: number): Promise<ListedVersion[]>;
+  /** All versions in (key asc, newest first) order after a (key, versionId) position. */
+  scanVersions(
+    bucket: string,
+    prefix: string,
+    from: { key: string; afterSeq?: number; inclusiveKey: boolean } | undefined,
+    limit: number,
+  ): Promise<Array<ListedVersion & { seq: number }>>;
+  versionSeq(bucket: string, key: string, versionId: string): Promise<number | undefined>;
+
+  createUpload(u: UploadRecord): Promise<void>;
+  getUpload(bucket: string, uploadId: string): Promise<UploadRecord | undefined>;
+  /** Records a part; returns the data of a part with the same number it replaced. */
+  putPart(uploadId: string, part: PartRecord): Promise<{ freed: DataLocation[]; found: boolean }>;
+  listParts(uploadId: string, afterPart: number, limit: number): Promise<PartRecord[]>;
+  /**
+   * Uploads in (key, initiated, uploadId) order: after the upload `uploadId` of `key`, or else
+   * from (inclusive) or after `key`.
+   */
+  listUploads(bucket: string, prefix: string, from: UploadCursor | undefined, limit: number): Promise<UploadRecord[]>;
+  /** Atomically turns an upload into a version; parts not used are returned to be freed. */
+  /**
+   * Atomically turns an upload into a version. `build` runs inside the transaction with the
+   * upload and its stored parts, validates the client's part list and returns the version, so
+   * that a concurrent UploadPart cannot swap a part under it. Stored parts the version does
+   * not use are returned to be freed.
+   */
+  completeUpload(
+    uploadId: string,
+    build: (upload: UploadRecord, parts: PartRecord[]) => NewVersion,
+    opts: PutVersionOptions,
+  ): Promise<PutVersionResult & { found: boolean; version?: NewVersion }>;
+  abortUpload(uploadId: string): Promise<{ found: boolean; freed: DataLocation[] }>;
+
+  /** True if any version or part refers to the blob (used to sweep orphans at start). */
+  isBlobReferenced(blobId: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface BlobWriter {
+  readonly id: string;
+  /** Resolves when the chunk may be followed by another (backpressure). */
+  write(chunk: Buffer): Promise<void>;
+  /** Flushes and fsyncs the file and its directory entry. */
+  finish(): Promise<void>;
+  /** Removes whatever was written. */
+  abort(): Promise<void>;
+}
+
+export interface BlobSegment {
+  blobId: string;
+  start: number;
+  end: number;
+}
+
+export interface BlobStore {
+  create(): BlobWriter;
+  /**
+   * The bytes of consecutive blob segments (each [start, end] inclusive) as one stream. The blobs
+   * stay readable until the stream closes, even if they are deleted meanwhile.
+   */
+  read(segments: BlobSegment[]): Readable;
+  delete(blobId: string): Promise<void>;
+  /** Removes blob files older than `before` that nothing references (left by a crash). */
+  sweepOrphans(isReferenced: (blobId: string) => Promise<boolean>, before: number): Promise<number>;
+  close(): Promise<void>;
+}
