@@ -7,6 +7,8 @@ import { S3Error } from '../errors.js';
 export interface Target {
   bucket?: string;
   key?: string;
+  /** True when the bucket came from the Host header (virtual-host style). */
+  virtualHost: boolean;
   /** The path as received (still percent-encoded), for signature verification. */
   rawPath: string;
   rawQuery: string;
@@ -68,12 +70,12 @@ export function resolveTarget(url: string, host: string | undefined, domains: re
   const vhost = bucketFromHost(host, domains);
   if (vhost !== undefined) {
     const key = rawPath.length > 1 ? decode(rawPath.slice(1)) : undefined;
-    return { bucket: vhost, key, rawPath, rawQuery, query };
+    return { bucket: vhost, key, virtualHost: true, rawPath, rawQuery, query };
   }
   const slash = rawPath.indexOf('/', 1);
   const bucketPart = slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash);
-  if (bucketPart === '') return { rawPath, rawQuery, query };
+  if (bucketPart === '') return { virtualHost: false, rawPath, rawQuery, query };
   const bucket = decode(bucketPart);
   const keyPart = slash < 0 ? '' : rawPath.slice(slash + 1);
-  return { bucket, key: keyPart === '' ? undefined : decode(keyPart), rawPath, rawQuery, query };
+  return { bucket, key: keyPart === '' ? undefined : decode(keyPart), virtualHost: false, rawPath, rawQuery, query };
 }

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { Errors, S3Error } from '../errors.js';
 import type { BodyDigests, ObjectBody } from '../objects/data.js';
 import {
+  CHECKSUM_ALGORITHMS,
   checksumAlgorithmFromHeaderName,
   checksumHeader,
   isValidChecksumValue,
@@ -24,8 +25,10 @@ export interface BodyOptions {
   maxSize: number;
   /** Operations whose body must carry Content-MD5 or a checksum (botocore's requestChecksumRequired). */
   integrityRequired?: boolean;
-  /** Whether the body may be absent (no Content-Length) — a GET, say. */
+  /** Whether a missing length is MissingContentLength (uploads) rather than "read until the end". */
   lengthRequired?: boolean;
+  /** False when x-amz-checksum-* headers describe the object, not this body (CompleteMultipartUpload). */
+  bodyChecksumHeaders?: boolean;
 }
 
 /** The checksum a request asks for: a header value, a trailer to come, or only an algorithm. */
@@ -47,14 +50,25 @@ function parseLength(value: string | undefined): number | undefined {
   return Number(value);
 }
 
-function checksumRequest(req: IncomingMessage, trailerNames: string[]): ChecksumRequest | undefined {
+function unsupportedChecksum(name: string): S3Error {
+  return Errors.invalidRequest(
+    `The ${name} checksum is not supported by this server. Use one of: ${CHECKSUM_ALGORITHMS.join(', ')}.`,
+  );
+}
+
+/**
+ * The checksum a request's body promises. `objectChecksumHeaders` is false for requests whose
+ * x-amz-checksum-* headers describe something else than the body (CompleteMultipartUpload:
+ * the whole object).
+ */
+function checksumRequest(req: IncomingMessage, trailerNames: string[], fromHeaders: boolean): ChecksumRequest | undefined {
   let found: ChecksumRequest | undefined;
-  for (const name of Object.keys(req.headers)) {
+  for (const name of fromHeaders ? Object.keys(req.headers) : []) {
     if (!name.startsWith('x-amz-checksum-') || name === 'x-amz-checksum-type' || name === 'x-amz-checksum-algorithm') {
       continue;
     }
     const algorithm = checksumAlgorithmFromHeaderName(name);
-    if (!algorithm) continue;
+    if (!algorithm) throw unsupportedChecksum(name);
     if (found) {
       throw Errors.invalidRequest('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
     }
@@ -64,18 +78,21 @@ function checksumRequest(req: IncomingMessage, trailerNames: string[]): Checksum
   }
   for (const name of trailerNames) {
     const algorithm = checksumAlgorithmFromHeaderName(name);
-    if (!algorithm) continue;
+    if (!algorithm) {
+      if (name.startsWith('x-amz-checksum-')) throw unsupportedChecksum(name);
+      continue;
+    }
     if (found) {
       throw Errors.invalidRequest('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
     }
     found = { algorithm, fromTrailer: true };
   }
   const sdkAlgorithm = header(req, 'x-amz-sdk-checksum-algorithm');
-  if (!found && sdkAlgorithm !== undefined) {
+  if (!found && fromHeaders && sdkAlgorithm !== undefined) {
     const algorithm = parseChecksumAlgorithm(sdkAlgorithm);
     if (!algorithm) {
       throw Errors.invalidRequest(
-        'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]',
+        `Checksum algorithm provided is unsupported. Please try again with any of the valid types: [${CHECKSUM_ALGORITHMS.join(', ')}]`,
       );
     }
     found = { algorithm, fromTrailer: false };
@@ -104,12 +121,18 @@ export function requestBody(req: IncomingMessage, auth: VerifiedRequest, opts: B
   const contentLength = parseLength(header(req, 'content-length'));
   const decodedLength = streaming ? parseLength(header(req, 'x-amz-decoded-content-length')) : contentLength;
   const length = decodedLength;
-  if (opts.lengthRequired && contentLength === undefined) {
-    throw new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.');
+  // aws-chunked bodies may come with Transfer-Encoding: chunked instead of a Content-Length;
+  // then x-amz-decoded-content-length tells the object's size.
+  if (opts.lengthRequired && (streaming ? decodedLength === undefined : contentLength === undefined)) {
+    throw new S3Error(
+      'MissingContentLength',
+      411,
+      streaming ? 'You must provide the x-amz-decoded-content-length HTTP header.' : 'You must provide the Content-Length HTTP header.',
+    );
   }
   if (length !== undefined && length > opts.maxSize) throw Errors.entityTooLarge(length, opts.maxSize);
   const contentMd5 = decodeContentMd5(header(req, 'content-md5'));
-  const checksum = checksumRequest(req, trailerNames);
+  const checksum = checksumRequest(req, trailerNames, opts.bodyChecksumHeaders !== false);
   if (opts.integrityRequired && !contentMd5 && !checksum) {
     throw Errors.invalidRequest('Missing required header for this request: Content-MD5 (or an x-amz-checksum-* header)');
   }

@@ -107,6 +107,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
       method: req.method ?? 'GET',
       bucketName: target.bucket,
       key: target.key,
+      virtualHost: target.virtualHost,
       query: target.query,
       auth,
       accountId: auth.identity.accountId,

@@ -16,14 +16,22 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 
-export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'CRC64NVME';
+import type { ChecksumAlgorithm } from '../storage/types.js';
 
+export type { ChecksumAlgorithm };
+
+/**
+ * The algorithms served. S3 also defines XXHASH64, XXHASH3 and XXHASH128 (SDKs compute them only
+ * with the CRT); those are refused with a clear error rather than accepted unverified.
+ */
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = Object.freeze([
   'CRC32',
   'CRC32C',
   'SHA1',
   'SHA256',
   'CRC64NVME',
+  'SHA512',
+  'MD5',
 ] as const);
 
 export interface ChecksumHasher {
@@ -38,6 +46,8 @@ const DIGEST_LENGTH: Readonly<Record<ChecksumAlgorithm, number>> = {
   SHA1: 20,
   SHA256: 32,
   CRC64NVME: 8,
+  SHA512: 64,
+  MD5: 16,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +287,7 @@ class Crc64NvmeHasher implements ChecksumHasher {
 
 class ShaHasher implements ChecksumHasher {
   private readonly h: Hash;
-  constructor(alg: 'sha1' | 'sha256') {
+  constructor(alg: 'sha1' | 'sha256' | 'sha512' | 'md5') {
     this.h = createHash(alg);
   }
   update(data: Buffer): void {
@@ -300,6 +310,10 @@ export function createChecksum(alg: ChecksumAlgorithm): ChecksumHasher {
       return new ShaHasher('sha1');
     case 'SHA256':
       return new ShaHasher('sha256');
+    case 'SHA512':
+      return new ShaHasher('sha512');
+    case 'MD5':
+      return new ShaHasher('md5');
   }
 }
 

@@ -91,6 +91,13 @@ export async function uploadPart(
   return part;
 }
 
+/** What the completing request states about the object; each is checked, 400 on a mismatch. */
+export interface CompletionExpectations {
+  checksum?: { algorithm: ChecksumAlgorithm; value: string };
+  checksumType?: ChecksumType;
+  size?: number;
+}
+
 export interface RequestedPart {
   partNumber: number;
   etag: string;
@@ -135,6 +142,27 @@ function objectChecksum(upload: UploadRecord, parts: PartRecord[], requested: Re
   return { algorithm: alg, value: crc.toString('base64'), type };
 }
 
+/** The object checksum a completing request states must be the one the parts add up to. */
+function checkStatedChecksum(upload: UploadRecord, computed: StoredChecksum | undefined, expected: CompletionExpectations): void {
+  if (expected.checksumType !== undefined && upload.checksumAlgorithm && expected.checksumType !== upload.checksumType) {
+    throw Errors.invalidRequest(
+      `The upload was created using the ${upload.checksumType} checksum mode. The complete request must use the same checksum mode.`,
+    );
+  }
+  const stated = expected.checksum;
+  if (!stated) return;
+  if (!computed || stated.algorithm !== computed.algorithm) {
+    throw Errors.invalidRequest(
+      `The upload was created using ${upload.checksumAlgorithm ? `a ${upload.checksumAlgorithm.toLowerCase()}` : 'no'} checksum. The complete request cannot state a ${stated.algorithm.toLowerCase()} checksum.`,
+    );
+  }
+  // A composite value may be stated with or without its "-N" suffix.
+  const bare = computed.value.replace(/-\d+$/, '');
+  if (stated.value !== computed.value && stated.value !== bare) {
+    throw Errors.badDigest(`The ${stated.algorithm} you specified did not match the calculated checksum.`);
+  }
+}
+
 /**
  * CompleteMultipartUpload. The client's part list is checked against the stored parts inside
  * the commit (order, existence, ETags, minimum sizes, checksums); parts left out are freed.
@@ -144,6 +172,7 @@ export async function completeUpload(
   key: string,
   uploadId: string,
   requested: RequestedPart[],
+  expected: CompletionExpectations,
   precondition?: (latest: VersionRecord | undefined) => void,
 ): Promise<NewVersion> {
   if (requested.length === 0) throw Errors.malformedXML();
@@ -178,12 +207,20 @@ export async function completeUpload(
         });
       }
     });
+    const size = parts.reduce((n, p) => n + p.size, 0);
+    if (expected.size !== undefined && expected.size !== size) {
+      throw Errors.invalidRequest(
+        `The provided 'x-amz-mp-object-size' header value ${expected.size} does not match what was computed: ${size}`,
+      );
+    }
+    const checksum = objectChecksum(upload, parts, requested);
+    checkStatedChecksum(upload, checksum, expected);
     return {
       bucket: bucket.record.name,
       key,
       versionId,
       isDeleteMarker: false,
-      size: parts.reduce((n, p) => n + p.size, 0),
+      size,
       etag: multipartEtag(parts),
       // S3 dates a multipart object by the start of its upload.
       lastModified: upload.initiated,
@@ -191,7 +228,7 @@ export async function completeUpload(
       owner: upload.owner,
       meta: upload.meta,
       tags: upload.tags,
-      checksum: objectChecksum(upload, parts, requested),
+      checksum,
       data: { kind: 'parts', parts },
     };
   };

@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 
-export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'CRC64NVME';
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'CRC64NVME' | 'SHA512' | 'MD5';
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 export type VersioningState = '' | 'Enabled' | 'Suspended';
 

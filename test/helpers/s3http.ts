@@ -244,7 +244,10 @@ export interface PresignOptions extends SignOptions {
   headers?: Record<string, string>;
 }
 
-/** A presigned URL path+query (no scheme/host), the way s3-request-presigner builds it. */
+/**
+ * A presigned URL path+query (no scheme/host), the way s3-request-presigner builds it
+ * (UNSIGNED-PAYLOAD, only the host header signed unless more headers are given).
+ */
 export async function presign(port: number, method: string, path: string, o: PresignOptions = {}): Promise<string> {
   const host = `127.0.0.1:${port}`;
   const req = await signer(o).presign(
@@ -261,6 +264,7 @@ export async function presign(port: number, method: string, path: string, o: Pre
       expiresIn: o.expiresIn ?? 900,
       signingDate: o.date ?? new Date(),
       unsignableHeaders: new Set(['x-amz-content-sha256']),
+      unhoistableHeaders: new Set(['x-amz-content-sha256']),
     },
   );
   const q = (req as unknown as { query: Query }).query;
@@ -428,7 +432,7 @@ export async function unsignedTrailerRequest(
   data: Buffer,
   trailerName: string,
   trailerValue: string,
-  o: { chunkSize?: number; region?: string } = {},
+  o: { chunkSize?: number; region?: string; httpChunked?: boolean } = {},
 ): Promise<RawRequest> {
   const chunkSize = o.chunkSize ?? 64 * 1024;
   const out: Buffer[] = [];
@@ -448,11 +452,13 @@ export async function unsignedTrailerRequest(
         'content-encoding': 'aws-chunked',
         'x-amz-decoded-content-length': String(data.length),
         'x-amz-trailer': trailerName,
-        'content-length': String(body.length),
+        // With Transfer-Encoding (what the JS SDK sends for streams) there is no Content-Length.
+        ...(o.httpChunked ? {} : { 'content-length': String(body.length) }),
       },
     },
     { region: o.region, contentSha256: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' },
   );
+  if (o.httpChunked) return { ...signed, headers: { ...signed.headers, 'transfer-encoding': 'chunked' }, body };
   return { ...signed, body };
 }
 
@@ -573,4 +579,37 @@ export async function expectSdkStatus(p: Promise<unknown>, status: number): Prom
   assert.ok(err, `expected HTTP ${status} but the call succeeded`);
   assert.equal(err.$metadata?.httpStatusCode, status, `HTTP status (error ${err.name}: ${err.message})`);
   return { name: err.name, status, headers: err.$response?.headers ?? {}, err };
+}
+
+/**
+ * A presigned URL built by hand (for values the SDK signer refuses, such as an X-Amz-Expires
+ * over a week): the canonical request of AWS's "Authenticating Requests: Using Query Parameters".
+ */
+export function presignManual(
+  port: number,
+  method: string,
+  path: string,
+  o: { expires: number; date?: Date; region?: string; extraQuery?: Query; credentials?: Credentials },
+): string {
+  const creds = o.credentials ?? CREDENTIALS;
+  const region = o.region ?? 'us-east-1';
+  const amzDate = (o.date ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const short = amzDate.slice(0, 8);
+  const scope = `${short}/${region}/s3/aws4_request`;
+  const q: Query = {
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': `${creds.accessKeyId}/${scope}`,
+    'X-Amz-Date': amzDate,
+    'X-Amz-Expires': String(o.expires),
+    'X-Amz-SignedHeaders': 'host',
+    ...(o.extraQuery ?? {}),
+  };
+  const canonicalQuery = Object.keys(q)
+    .sort()
+    .map((k) => `${uriEncode(k)}=${uriEncode(q[k]!)}`)
+    .join('&');
+  const canonical = [method, path, canonicalQuery, `host:127.0.0.1:${port}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const sts = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canonical)].join('\n');
+  const sig = createHmac('sha256', signingKey(creds.secretAccessKey, short, region)).update(sts).digest('hex');
+  return `${path}?${canonicalQuery}&X-Amz-Signature=${sig}`;
 }

@@ -184,7 +184,10 @@ describe('checksums: names and values', () => {
     for (const alg of CHECKSUM_ALGORITHMS) assert.equal(checksumAlgorithmFromHeaderName(checksumHeader(alg)), alg);
     assert.equal(checksumAlgorithmFromHeaderName('X-Amz-Checksum-CRC32C'), 'CRC32C');
     assert.equal(checksumAlgorithmFromHeaderName('x-amz-checksum-type'), undefined);
-    assert.equal(checksumAlgorithmFromHeaderName('x-amz-checksum-md5'), undefined);
+    // S3 added MD5 and SHA512 as additional checksums; the XXHASH family is not served.
+    assert.equal(checksumAlgorithmFromHeaderName('x-amz-checksum-md5'), 'MD5');
+    assert.equal(checksumAlgorithmFromHeaderName('x-amz-checksum-sha512'), 'SHA512');
+    assert.equal(checksumAlgorithmFromHeaderName('x-amz-checksum-xxhash64'), undefined);
     assert.equal(checksumAlgorithmFromHeaderName('content-md5'), undefined);
   });
 
@@ -194,7 +197,8 @@ describe('checksums: names and values', () => {
     assert.equal(parseChecksumAlgorithm('crc64nvme'), 'CRC64NVME');
     assert.equal(parseChecksumAlgorithm('sha256'), 'SHA256');
     assert.equal(parseChecksumAlgorithm('SHA1'), 'SHA1');
-    assert.equal(parseChecksumAlgorithm('md5'), undefined);
+    assert.equal(parseChecksumAlgorithm('md5'), 'MD5');
+    assert.equal(parseChecksumAlgorithm('xxhash3'), undefined);
     assert.equal(parseChecksumAlgorithm(''), undefined);
   });
 

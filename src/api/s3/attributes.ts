@@ -54,7 +54,7 @@ export const getObjectAttributes: Handler = async (call) => {
     }
     body +=
       '<ObjectParts>' +
-      el('TotalPartsCount', parts.length) +
+      el('PartsCount', parts.length) +
       el('PartNumberMarker', marker) +
       (page.length ? el('NextPartNumberMarker', page[page.length - 1]!.partNumber) : '') +
       el('MaxParts', maxParts) +

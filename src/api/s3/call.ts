@@ -17,6 +17,8 @@ export interface S3Call {
   method: string;
   bucketName?: string;
   key?: string;
+  /** The bucket was named in the Host header rather than the path. */
+  virtualHost: boolean;
   query: Map<string, string>;
   auth: VerifiedRequest;
   accountId: string;
@@ -51,9 +53,12 @@ export function uploadBody(call: S3Call, opts: BodyOptions): ObjectBody {
 }
 
 /** A small document body (XML) read whole and verified; MalformedXML-sized limits apply. */
-export async function documentBody(call: S3Call, opts: { integrityRequired?: boolean; maxSize?: number } = {}): Promise<Buffer> {
+export async function documentBody(
+  call: S3Call,
+  opts: { integrityRequired?: boolean; maxSize?: number; bodyChecksumHeaders?: boolean } = {},
+): Promise<Buffer> {
   const maxSize = opts.maxSize ?? 1024 * 1024;
-  const body = requestBody(call.req, call.auth, { maxSize, integrityRequired: opts.integrityRequired });
+  const body = requestBody(call.req, call.auth, { ...opts, maxSize });
   call.continueIfExpected();
   try {
     return await readSmallBody(body);

@@ -4,7 +4,7 @@
  */
 import { Errors } from '../../errors.js';
 import { children, el, parseXmlBody, text, xmlDocument } from '../../http/xml.js';
-import { parseChecksumAlgorithm, CHECKSUM_ALGORITHMS } from '../../objects/checksums.js';
+import { checksumAlgorithmFromHeaderName, parseChecksumAlgorithm, CHECKSUM_ALGORITHMS } from '../../objects/checksums.js';
 import { writePrecondition } from '../../objects/conditions.js';
 import { listPage, resumeAfterMarker, type PageSource } from '../../objects/listing.js';
 import {
@@ -15,6 +15,7 @@ import {
   MAX_PART_SIZE,
   requireUpload,
   uploadPart as storePart,
+  type CompletionExpectations,
   type RequestedPart,
 } from '../../objects/multipart.js';
 import { versionHeader } from '../../objects/versions.js';
@@ -85,7 +86,11 @@ export const completeMultipartUpload: Handler = async (call) => {
   const key = keyOf(call);
   const uploadId = call.query.get('uploadId')!;
   await requireUpload(bucket, key, uploadId);
-  const doc = parseXmlBody(await documentBody(call, { maxSize: 4 * 1024 * 1024 }), 'CompleteMultipartUpload');
+  const expected = completionExpectations(call);
+  const doc = parseXmlBody(
+    await documentBody(call, { maxSize: 4 * 1024 * 1024, bodyChecksumHeaders: false }),
+    'CompleteMultipartUpload',
+  );
   const requested: RequestedPart[] = children(doc, 'Part').map((p) => {
     const n = text(p, 'PartNumber');
     const etag = text(p, 'ETag');
@@ -94,7 +99,7 @@ export const completeMultipartUpload: Handler = async (call) => {
     return { partNumber: Number(n), etag, checksum };
   });
   const precondition = writePrecondition(key, header(call, 'if-match'), header(call, 'if-none-match'));
-  const v = await completeUpload(bucket, key, uploadId, requested, precondition);
+  const v = await completeUpload(bucket, key, uploadId, requested, expected, precondition);
   const location = `${call.req.headers.host ? `http://${call.req.headers.host}` : ''}/${bucket.record.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   const checksum = v.checksum ? el(`Checksum${v.checksum.algorithm}`, v.checksum.value) + el('ChecksumType', v.checksum.type) : '';
   return xml(
@@ -105,6 +110,31 @@ export const completeMultipartUpload: Handler = async (call) => {
     { 'x-amz-version-id': versionHeader(bucket, v) },
   );
 };
+
+/**
+ * What a CompleteMultipartUpload request states about the whole object: its checksum
+ * (x-amz-checksum-<alg>, with x-amz-checksum-type) and its size (x-amz-mp-object-size).
+ */
+function completionExpectations(call: S3Call): CompletionExpectations {
+  const expected: CompletionExpectations = {};
+  for (const name of Object.keys(call.req.headers)) {
+    if (!name.startsWith('x-amz-checksum-') || name === 'x-amz-checksum-type') continue;
+    const algorithm = checksumAlgorithmFromHeaderName(name);
+    if (!algorithm) throw Errors.invalidRequest(`The ${name} checksum is not supported by this server.`);
+    expected.checksum = { algorithm, value: header(call, name)! };
+  }
+  const type = header(call, 'x-amz-checksum-type');
+  if (type !== undefined) {
+    if (type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw Errors.invalidRequest('Value for x-amz-checksum-type header is invalid.');
+    expected.checksumType = type;
+  }
+  const size = header(call, 'x-amz-mp-object-size');
+  if (size !== undefined) {
+    if (!/^\d{1,16}$/.test(size)) throw Errors.invalidArgument('Invalid x-amz-mp-object-size header', 'x-amz-mp-object-size', size);
+    expected.size = Number(size);
+  }
+  return expected;
+}
 
 export const abortMultipartUpload: Handler = async (call) => {
   const bucket = bucketOf(call);

@@ -178,7 +178,10 @@ export function versionHeaders(
   if (v.storageClass !== 'STANDARD') h['x-amz-storage-class'] = v.storageClass;
   if (v.tags.length) h['x-amz-tagging-count'] = v.tags.length;
   if (v.replicationStatus) h['x-amz-replication-status'] = v.replicationStatus;
-  if (header(call, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(v.checksum));
+  // A checksum describes the whole object: a ranged answer carries none (clients would check
+  // it against the range), as S3 does.
+  const ranged = call.query.has('partNumber') || header(call, 'range') !== undefined;
+  if (!ranged && header(call, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(v.checksum));
   // response-* parameters override the stored headers of this one answer.
   for (const [param, name] of RESPONSE_OVERRIDES) {
     const value = call.query.get(param);

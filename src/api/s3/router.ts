@@ -107,7 +107,10 @@ export async function dispatchS3(call: S3Call): Promise<S3Response> {
 
 /**
  * A bucket lives in one region; a request signed for another gets AWS's answer, which tells the
- * client the right region (error body and x-amz-bucket-region) so that SDKs can re-sign there.
+ * client the right region (x-amz-bucket-region, and the error body) so that SDKs re-sign there:
+ * 301 PermanentRedirect for path-style requests, 400 AuthorizationHeaderMalformed for
+ * virtual-host-style ones, AuthorizationQueryParametersError for presigned URLs. The endpoint
+ * named in the redirect is this one: every region of the process is served here.
  */
 function checkRegion(call: S3Call): void {
   const bucket = call.app.buckets.get(call.bucketName!);
@@ -120,6 +123,15 @@ function checkRegion(call: S3Call): void {
       400,
       `Error parsing the X-Amz-Credential parameter; the region '${call.auth.region}' is wrong; expecting '${expected}'`,
       { Region: expected },
+      headers,
+    );
+  }
+  if (!call.virtualHost) {
+    throw new S3Error(
+      'PermanentRedirect',
+      301,
+      'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.',
+      { Endpoint: header(call, 'host'), Bucket: call.bucketName },
       headers,
     );
   }

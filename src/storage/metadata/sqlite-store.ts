@@ -147,9 +147,9 @@ export class SqliteMetadataStore implements MetadataStore {
 
       blobReferenced: d
         .prepare(
-          `SELECT EXISTS (SELECT 1 FROM versions WHERE blob_id = ?1)
-               OR EXISTS (SELECT 1 FROM object_parts WHERE blob_id = ?1)
-               OR EXISTS (SELECT 1 FROM upload_parts WHERE blob_id = ?1)`,
+          `SELECT EXISTS (SELECT 1 FROM versions WHERE blob_id = @id)
+               OR EXISTS (SELECT 1 FROM object_parts WHERE blob_id = @id)
+               OR EXISTS (SELECT 1 FROM upload_parts WHERE blob_id = @id)`,
         )
         .pluck(),
     };
@@ -459,7 +459,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async isBlobReferenced(blobId: string): Promise<boolean> {
-    return this.st.blobReferenced.get(blobId) === 1;
+    return this.st.blobReferenced.get({ id: blobId }) === 1;
   }
 
   async close(): Promise<void> {
