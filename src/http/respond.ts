@@ -34,7 +34,6 @@ export async function send(res: ServerResponse, r: S3Response, isHead: boolean):
     return;
   }
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    if (!res.hasHeader('content-type')) res.setHeader('content-type', 'application/xml');
     res.setHeader('content-length', Buffer.byteLength(body));
     res.end(isHead ? undefined : body);
     return;

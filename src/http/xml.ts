@@ -8,14 +8,14 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 /**
  * Escapes text for an XML element or attribute. Control characters cannot appear literally in
- * XML 1.0; AWS writes them as character references, so we do the same (clients that care ask
- * for encoding-type=url).
+ * XML 1.0, and a literal carriage return would be read back as a newline (XML end-of-line
+ * normalisation): AWS writes them as character references, so we do the same.
  */
 export function esc(value: string | number | bigint | boolean): string {
   const s = String(value);
   // Fast path: most keys and values need no escaping at all.
-  if (!/[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s)) return s;
-  return s.replace(/[&<>"']|[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) =>
+  if (!/[&<>"'\u0000-\u0008\u000b-\u001f]/.test(s)) return s;
+  return s.replace(/[&<>"']|[\u0000-\u0008\u000b-\u001f]/g, (c) =>
     ESCAPES[c] ?? `&#x${c.charCodeAt(0).toString(16)};`,
   );
 }
@@ -32,14 +32,36 @@ export function xmlDocument(root: string, inner: string, ns: string | null = S3_
   return `${XML_DECL}${open}${inner}</${root}>`;
 }
 
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+
+/**
+ * XML's own entity decoding: the five predefined entities and numeric character references
+ * (clients send a newline in a key as &#xA;). Anything else is not XML: MalformedXML.
+ */
+export function decodeEntities(s: string): string {
+  if (!s.includes('&')) return s;
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z]+);|&/g, (_m, ref: string | undefined) => {
+    if (ref === undefined) throw Errors.malformedXML();
+    if (ref[0] === '#') {
+      const cp = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      if (!(cp >= 0 && cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff)) throw Errors.malformedXML();
+      return String.fromCodePoint(cp);
+    }
+    const v = PREDEFINED[ref];
+    if (v === undefined) throw Errors.malformedXML();
+    return v;
+  });
+}
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   removeNSPrefix: true,
   parseTagValue: false,
   trimValues: false,
-  // Entities in request bodies are the five predefined ones and numeric references only.
-  processEntities: true,
+  // The parser's entity handling knows only the named entities; ours is XML's (above).
+  processEntities: false,
   htmlEntities: false,
+  tagValueProcessor: (_name: string, value: string) => decodeEntities(value),
   isArray: () => false,
 });
 

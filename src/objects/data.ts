@@ -64,7 +64,16 @@ export async function ingestBody(blobs: BlobStore, body: ObjectBody, inlineThres
   }
 }
 
-/** The bytes [start, end] (inclusive) of an object of `size` bytes, as a stream. */
+/**
+ * The bytes [start, end] (inclusive) of an object, as a stream — or, for data kept inline, as
+ * the buffer itself: small objects skip stream machinery entirely.
+ */
+export function readRange(blobs: BlobStore, loc: DataLocation, start: number, end: number): Readable | Buffer {
+  if (loc.kind === 'inline') return loc.bytes.subarray(start, end + 1);
+  return openRange(blobs, loc, start, end);
+}
+
+/** The bytes [start, end] (inclusive) of an object, as a stream. */
 export function openRange(blobs: BlobStore, loc: DataLocation, start: number, end: number): Readable {
   switch (loc.kind) {
     case 'none':

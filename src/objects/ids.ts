@@ -17,9 +17,12 @@ function random(n: number): Buffer {
   return b;
 }
 
-/** 32 characters of base64url: 192 random bits. */
+/**
+ * 32 characters from [A-Za-z0-9._]: 192 random bits. Like AWS's, they never contain '-', so a
+ * version id can never be mistaken for an option on a command line (`--version-id -abc`).
+ */
 export function newVersionId(): string {
-  return random(24).toString('base64url');
+  return random(24).toString('base64url').replace(/-/g, '.');
 }
 
 /** Multipart upload ids: longer and opaque, like AWS's. */

@@ -132,6 +132,11 @@ function objectChecksum(upload: UploadRecord, parts: PartRecord[], requested: Re
       );
     }
     const listed = requested[i]!.checksum;
+    if (listed === undefined && type === 'COMPOSITE') {
+      throw Errors.invalidRequest(
+        `The upload was created using a ${alg.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${p.partNumber} in the request.`,
+      );
+    }
     if (listed !== undefined && listed !== p.checksum.value) throw invalidPart(p.partNumber, requested[i]!.etag);
   });
   const digests = parts.map((p) => Buffer.from(p.checksum!.value, 'base64'));

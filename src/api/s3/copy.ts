@@ -14,6 +14,7 @@ import type { ChecksumAlgorithm, ObjectMeta, Tags } from '../../storage/types.js
 import { bucketOf, header, intParam, keyOf, xml, type Handler, type S3Call } from './call.js';
 import {
   checkAclHeaders,
+  checkEncryptionHeaders,
   checksumHeaders,
   metaFromHeaders,
   quoteEtag,
@@ -49,6 +50,7 @@ export const copyObject: Handler = async (call) => {
   const bucket = bucketOf(call);
   const key = keyOf(call);
   checkAclHeaders(call);
+  checkEncryptionHeaders(call);
   const metaDirective = directive(call, 'x-amz-metadata-directive');
   const tagDirective = directive(call, 'x-amz-tagging-directive');
   const { bucket: srcBucket, version: src } = await sourceOf(call);

@@ -23,6 +23,7 @@ import type { ChecksumType, UploadCursor, UploadRecord } from '../../storage/typ
 import { bucketOf, documentBody, empty, header, intParam, keyOf, uploadBody, xml, type Handler, type S3Call } from './call.js';
 import {
   checkAclHeaders,
+  checkEncryptionHeaders,
   checksumHeaders,
   metaFromHeaders,
   quoteEtag,
@@ -35,6 +36,7 @@ export const createMultipartUpload: Handler = async (call) => {
   const bucket = bucketOf(call);
   const key = keyOf(call);
   checkAclHeaders(call);
+  checkEncryptionHeaders(call);
   const algHeader = header(call, 'x-amz-checksum-algorithm');
   const checksumAlgorithm = algHeader !== undefined ? parseChecksumAlgorithm(algHeader) : undefined;
   if (algHeader !== undefined && !checksumAlgorithm) {

@@ -129,6 +129,16 @@ const CANNED_ACLS = new Set([
  * Buckets have Object Ownership "BucketOwnerEnforced" (AWS's default since 2023): ACLs are
  * disabled, and a request that sets one other than the owner's full control is refused.
  */
+/**
+ * Server-side encryption headers on writes. Encryption at rest does not exist yet; a request
+ * that asks for it is refused rather than stored in the clear and acknowledged.
+ */
+export function checkEncryptionHeaders(call: S3Call): void {
+  for (const name of ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-customer-algorithm']) {
+    if (header(call, name) !== undefined) throw Errors.notImplemented(`${name} (server-side encryption)`);
+  }
+}
+
 export function checkAclHeaders(call: S3Call): void {
   const acl = header(call, 'x-amz-acl');
   if (acl !== undefined) {

@@ -4,7 +4,7 @@
  */
 import { S3Error } from '../../errors.js';
 import { evaluateReadConditions } from '../../objects/conditions.js';
-import { openRange } from '../../objects/data.js';
+import { readRange } from '../../objects/data.js';
 import { findReadableVersion, versionHeader } from '../../objects/versions.js';
 import type { VersionRecord } from '../../storage/types.js';
 import type { S3Response } from '../../http/respond.js';
@@ -100,7 +100,7 @@ async function read(call: S3Call, withBody: boolean): Promise<S3Response> {
   if (!withBody || v.size === 0) return { status, headers };
   const start = range?.start ?? 0;
   const end = range?.end ?? v.size - 1;
-  return { status, headers, body: openRange(bucket.region.blobs, v.data, start, end) };
+  return { status, headers, body: readRange(bucket.region.blobs, v.data, start, end) };
 }
 
 export const getObject: Handler = (call) => read(call, true);

@@ -7,6 +7,7 @@ import { versionHeader } from '../../objects/versions.js';
 import { bucketOf, empty, header, keyOf, uploadBody, type Handler } from './call.js';
 import {
   checkAclHeaders,
+  checkEncryptionHeaders,
   checksumHeaders,
   metaFromHeaders,
   quoteEtag,
@@ -21,6 +22,7 @@ export const putObject: Handler = async (call) => {
   const bucket = bucketOf(call);
   const key = keyOf(call);
   checkAclHeaders(call);
+  checkEncryptionHeaders(call);
   const props = {
     meta: metaFromHeaders(call),
     tags: tagsFromHeader(call),
