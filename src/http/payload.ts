@@ -16,7 +16,8 @@ import {
   parseChecksumAlgorithm,
   type ChecksumAlgorithm,
 } from '../objects/checksums.js';
-import { Digester } from '../objects/digester.js';
+import { Digester, type BodyDigester } from '../objects/digester.js';
+import { OFFLOAD_THRESHOLD, offloadedDigester } from '../objects/offloaded-digester.js';
 import { AwsChunkedDecoder } from './sigv4/chunked.js';
 import type { VerifiedRequest } from './sigv4/verify.js';
 
@@ -153,24 +154,32 @@ export function requestBody(req: IncomingMessage, auth: VerifiedRequest, opts: B
   }
 
   const signedSha256 = mode === 'sha256' ? auth.payload.sha256 : undefined;
-  const digester = new Digester(checksum?.algorithm, signedSha256 !== undefined);
+  const digester: BodyDigester =
+    length !== undefined && length >= OFFLOAD_THRESHOLD
+      ? offloadedDigester(checksum?.algorithm, signedSha256 !== undefined)
+      : new Digester(checksum?.algorithm, signedSha256 !== undefined);
   let ended = false;
 
   async function* stream(): AsyncGenerator<Buffer> {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      digester.update(chunk);
-      if (digester.size > opts.maxSize) throw Errors.entityTooLarge(digester.size, opts.maxSize);
-      yield chunk;
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        const wait = digester.update(chunk);
+        if (digester.size > opts.maxSize) throw Errors.entityTooLarge(digester.size, opts.maxSize);
+        yield chunk;
+        if (wait) await wait;
+      }
+      ended = true;
+    } finally {
+      if (!ended) digester.abort?.();
     }
-    ended = true;
   }
 
   return {
     length,
     stream: stream(),
-    finish(): BodyDigests {
+    async finish(): Promise<BodyDigests> {
       if (!ended) throw Errors.incompleteBody();
-      const d = digester.digest();
+      const d = await digester.digest();
       if (length !== undefined && d.size !== length) throw Errors.incompleteBody();
       if (signedSha256 !== undefined && d.sha256 !== signedSha256.toLowerCase()) {
         throw new S3Error(
@@ -204,6 +213,6 @@ export function requestBody(req: IncomingMessage, auth: VerifiedRequest, opts: B
 export async function readSmallBody(body: ObjectBody): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of body.stream) chunks.push(c);
-  body.finish();
+  await body.finish();
   return Buffer.concat(chunks);
 }

@@ -3,7 +3,6 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { S3Error } from '../errors.js';
 import { el, esc } from './xml.js';
 
@@ -43,7 +42,29 @@ export async function send(res: ServerResponse, r: S3Response, isHead: boolean):
     res.end();
     return;
   }
-  await pipeline(body, res);
+  await pipeTo(body, res);
+}
+
+/**
+ * Pipes a body into the response with backpressure. A failing body ends the connection (the
+ * status line is gone, and a short body must not look complete); a client that goes away
+ * stops the read. Plain pipe(), because stream/promises' pipeline allocates an AbortSignal and
+ * an AbortError per call, which shows up at high request rates.
+ */
+function pipeTo(body: Readable, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => {
+      // Nothing sent yet: the caller can still answer with an error document.
+      if (res.headersSent) res.destroy(err);
+      reject(err);
+    };
+    body.once('error', onError);
+    res.once('close', () => {
+      if (!body.destroyed) body.destroy();
+      resolve();
+    });
+    body.pipe(res);
+  });
 }
 
 export function errorDocument(e: S3Error, requestId: string, hostId: string, resource?: string): string {

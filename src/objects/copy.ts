@@ -112,7 +112,7 @@ export function copyBody(
   return {
     length,
     stream: stream(),
-    finish() {
+    async finish() {
       const d = digester.digest();
       // A stored object that reads back shorter or longer than recorded is damage, not a client error.
       if (!ended || d.size !== length) throw Errors.internal();

@@ -18,7 +18,7 @@ export type BodyDigests = Digests;
 export interface ObjectBody {
   readonly length: number | undefined;
   readonly stream: AsyncIterable<Buffer>;
-  finish(): BodyDigests;
+  finish(): Promise<BodyDigests>;
 }
 
 export interface IngestedData {
@@ -51,12 +51,17 @@ export async function ingestBody(blobs: BlobStore, body: ObjectBody, inlineThres
         head.length = 0;
       }
     }
-    const digests = body.finish();
     if (!writer && inlineThreshold < 0) writer = blobs.create();
     if (!writer) {
+      const digests = await body.finish();
       return { location: { kind: 'inline', bytes: head.length === 1 ? head[0]! : Buffer.concat(head, headLength) }, digests };
     }
-    await writer.finish();
+    // The blob's fsync and the body's verification overlap; a body that fails verification
+    // waits for the fsync to settle, then its blob is removed (abort).
+    const flushed = writer.finish();
+    flushed.catch(() => undefined);
+    const digests = await body.finish();
+    await flushed;
     return { location: { kind: 'blob', blobId: writer.id }, digests };
   } catch (e) {
     await writer?.abort();

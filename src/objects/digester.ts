@@ -12,7 +12,16 @@ export interface Digests {
   checksum?: { algorithm: ChecksumAlgorithm; digest: Buffer };
 }
 
-export class Digester {
+/** Hashing of one body, here or in a worker (offloaded-digester.ts). */
+export interface BodyDigester {
+  readonly size: number;
+  /** A promise when the caller must wait before the next chunk (backpressure). */
+  update(chunk: Buffer): Promise<void> | undefined | void;
+  digest(): Digests | Promise<Digests>;
+  abort?(): void;
+}
+
+export class Digester implements BodyDigester {
   private readonly md5: Hash = createHash('md5');
   private readonly sha?: Hash;
   private readonly checksum?: ChecksumHasher;

@@ -20,6 +20,7 @@ const ENCODED_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => {
 });
 
 const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
+const UNRESERVED_OR_SLASH = /^[A-Za-z0-9\-._~/]*$/;
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -87,7 +88,7 @@ export function recanonicalize(raw: string): string {
  */
 export function canonicalUri(rawPath: string): string {
   if (rawPath === '') return '/';
-  if (UNRESERVED_ONLY.test(rawPath.replaceAll('/', ''))) return rawPath;
+  if (UNRESERVED_OR_SLASH.test(rawPath)) return rawPath;
   return rawPath.split('/').map(recanonicalize).join('/');
 }
 
@@ -141,7 +142,8 @@ export function canonicalQueryString(params: readonly QueryParam[], omit?: (p: Q
 function trimAll(v: string): string {
   // Both SDKs collapse every whitespace run (botocore: ' '.join(v.split()), JS: /\s+/g), so do
   // the same rather than only spaces.
-  return v.trim().replace(/\s+/g, ' ');
+  const t = v.trim();
+  return /\s\s|[\t\n\r\f\v]/.test(t) ? t.replace(/\s+/g, ' ') : t;
 }
 
 /**
@@ -173,9 +175,13 @@ export function buildCanonicalRequest(p: CanonicalRequestParts): string {
   return `${p.method}\n${p.canonicalUri}\n${p.canonicalQuery}\n${headerBlock}\n${p.signedHeaders.join(';')}\n${p.payloadHash}`;
 }
 
+/** node >= 20.12 has a one-shot hash that skips the Hash object (about twice as fast). */
+const oneShotHash = (crypto as unknown as { hash?: (alg: string, data: string | Buffer, enc: 'hex') => string }).hash;
+
 export function sha256Hex(data: string | Buffer): string {
   // Strings hash as UTF-8. Node decodes header bytes as latin1, and both SDKs hash their
   // canonical request as UTF-8 of the same (latin1-range) characters they put on the wire.
+  if (oneShotHash) return oneShotHash('sha256', data, 'hex');
   return crypto.createHash('sha256').update(data).digest('hex');
 }
 
@@ -197,14 +203,27 @@ export function hexBytes(s: string): string {
  * observe that the constant-time primitive is what decides.
  */
 export function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
   if (x.length !== y.length) return false;
   return crypto.timingSafeEqual(x, y);
 }
 
+/** Requests arriving in the same second carry the same date: the last parse is remembered. */
+let lastAmzDate = '';
+let lastAmzDateMs: number | undefined;
+
 /** ISO 8601 basic "YYYYMMDDTHHMMSSZ" → epoch ms, or undefined if it is not exactly that. */
 export function parseAmzDate(value: string): number | undefined {
+  if (value === lastAmzDate) return lastAmzDateMs;
+  const ms = parseAmzDateUncached(value);
+  lastAmzDate = value;
+  lastAmzDateMs = ms;
+  return ms;
+}
+
+function parseAmzDateUncached(value: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];

@@ -10,10 +10,57 @@
  * because every distinct scope a client sends (any region string, any date) would otherwise grow
  * it without limit.
  */
-import { createHmac } from 'node:crypto';
+import crypto, { createHmac } from 'node:crypto';
 
 export function hmacSha256(key: Buffer | string, data: Buffer | string): Buffer {
   return createHmac('sha256', key).update(data).digest();
+}
+
+const BLOCK = 64;
+const oneShotHash = (crypto as unknown as { hash?: (alg: string, data: Buffer, enc: 'latin1' | 'hex') => string }).hash;
+
+/**
+ * HMAC-SHA256 under one fixed key, computed as H((K^opad) || H((K^ipad) || m)) with the padded
+ * keys prepared once: two one-shot hashes per message instead of an Hmac object (whose key setup
+ * is most of its cost for short messages). Used for the per-request signature check.
+ */
+export class FixedKeyHmac {
+  private inner = Buffer.alloc(BLOCK + 512);
+  private readonly outer = Buffer.alloc(BLOCK + 32);
+
+  constructor(private readonly key: Buffer) {
+    const k = key.length > BLOCK ? crypto.createHash('sha256').update(key).digest() : key;
+    for (let i = 0; i < BLOCK; i++) {
+      const b = i < k.length ? k[i]! : 0;
+      this.inner[i] = b ^ 0x36;
+      this.outer[i] = b ^ 0x5c;
+    }
+  }
+
+  hex(message: string): string {
+    if (!oneShotHash) return hmacSha256(this.key, message).toString('hex');
+    const need = BLOCK + Buffer.byteLength(message);
+    if (need > this.inner.length) {
+      const bigger = Buffer.alloc(need * 2);
+      this.inner.copy(bigger, 0, 0, BLOCK);
+      this.inner = bigger;
+    }
+    const n = this.inner.write(message, BLOCK, 'utf8');
+    this.outer.write(oneShotHash('sha256', this.inner.subarray(0, BLOCK + n), 'latin1'), BLOCK, 'latin1');
+    return oneShotHash('sha256', this.outer, 'hex');
+  }
+}
+
+const hmacs = new WeakMap<Buffer, FixedKeyHmac>();
+
+/** HMAC-SHA256 hex of a message under a (cached) signing key. */
+export function signatureHex(signingKey: Buffer, message: string): string {
+  let h = hmacs.get(signingKey);
+  if (!h) {
+    h = new FixedKeyHmac(signingKey);
+    hmacs.set(signingKey, h);
+  }
+  return h.hex(message);
 }
 
 /** Uncached derivation (exported for tests and one-off use). */
@@ -32,7 +79,13 @@ const cache = new Map<string, Buffer>();
  * Cached derivation. The returned Buffer is shared with the cache: callers use it as an HMAC key
  * and must not modify it.
  */
+let last: { secret: string; date: string; region: string; service: string; key: Buffer } | undefined;
+
 export function getSigningKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+  // Most requests repeat the previous scope: that one is answered without touching the LRU.
+  if (last && last.secret === secretAccessKey && last.date === date && last.region === region && last.service === service) {
+    return last.key;
+  }
   // NUL cannot occur in any of the parts (the scope is split on '/', secrets are base64-ish), so
   // the joined string is an unambiguous key.
   const id = `${secretAccessKey}\0${date}\0${region}\0${service}`;
@@ -40,10 +93,12 @@ export function getSigningKey(secretAccessKey: string, date: string, region: str
   if (hit) {
     cache.delete(id);
     cache.set(id, hit);
+    last = { secret: secretAccessKey, date, region, service, key: hit };
     return hit;
   }
   const key = deriveSigningKey(secretAccessKey, date, region, service);
   cache.set(id, key);
+  last = { secret: secretAccessKey, date, region, service, key };
   if (cache.size > MAX_ENTRIES) {
     const oldest = cache.keys().next().value;
     if (oldest !== undefined) cache.delete(oldest);
@@ -57,4 +112,5 @@ export function signingKeyCacheSize(): number {
 }
 export function clearSigningKeyCache(): void {
   cache.clear();
+  last = undefined;
 }

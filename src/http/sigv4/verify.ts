@@ -56,7 +56,7 @@ import {
   parseQuery,
   type QueryParam,
 } from './canonical.js';
-import { getSigningKey, hmacSha256 } from './signing-key.js';
+import { getSigningKey, signatureHex } from './signing-key.js';
 
 export interface SigningIdentity {
   accessKeyId: string;
@@ -244,8 +244,8 @@ interface SignatureCheck {
   provided: string;
 }
 
-/** Computes the expected signature and compares it in constant time; returns the signing key. */
-function checkSignature(c: SignatureCheck): Buffer {
+/** Computes the expected signature and compares it in constant time. */
+function checkSignature(c: SignatureCheck, key: Buffer): void {
   const canonicalRequest = buildCanonicalRequest({
     method: c.req.method,
     canonicalUri: canonicalUri(c.req.rawPath),
@@ -255,8 +255,7 @@ function checkSignature(c: SignatureCheck): Buffer {
     payloadHash: c.payloadHash,
   });
   const stringToSign = buildStringToSign(c.amzDate, c.credential.scope, canonicalRequest);
-  const key = getSigningKey(c.identity.secretAccessKey, c.credential.date, c.credential.region, c.credential.service);
-  const expected = hmacSha256(key, stringToSign).toString('hex');
+  const expected = signatureHex(key, stringToSign);
   // Evaluate the comparison even when the header checks fail so every path costs the same.
   const matches = constantTimeEqual(expected, c.provided);
   const allPresent = c.signedHeaders.every((h) => c.req.headers[h.toLowerCase()] !== undefined);
@@ -275,7 +274,6 @@ function checkSignature(c: SignatureCheck): Buffer {
       },
     );
   }
-  return key;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +286,31 @@ interface ParsedAuthorization {
   signature: string;
 }
 
+/**
+ * A client's Authorization headers differ only in their signature for a whole day, so the parse
+ * of everything before "Signature=" is remembered (bounded, most recent first).
+ */
+const parsedPrefixes = new Map<string, Omit<ParsedAuthorization, 'signature'>>();
+const MAX_PARSED_PREFIXES = 256;
+
 function parseAuthorization(value: string): ParsedAuthorization {
+  const at = value.lastIndexOf(', Signature=');
+  if (at > 0 && value.length - at === ', Signature='.length + 64) {
+    const prefix = value.slice(0, at);
+    const signature = value.slice(at + ', Signature='.length);
+    const hit = parsedPrefixes.get(prefix);
+    if (hit && /^[0-9a-f]{64}$/.test(signature)) return { ...hit, signature };
+    const parsed = parseAuthorizationFully(value);
+    if (parsed.signature === signature) {
+      if (parsedPrefixes.size >= MAX_PARSED_PREFIXES) parsedPrefixes.delete(parsedPrefixes.keys().next().value!);
+      parsedPrefixes.set(prefix, { credential: parsed.credential, signedHeaders: parsed.signedHeaders });
+    }
+    return parsed;
+  }
+  return parseAuthorizationFully(value);
+}
+
+function parseAuthorizationFully(value: string): ParsedAuthorization {
   const trimmed = value.trim();
   const sp = trimmed.search(/\s/);
   const algorithm = sp < 0 ? trimmed : trimmed.slice(0, sp);
@@ -403,7 +425,7 @@ function verifyHeaderAuth(
     signedHeaders: auth.signedHeaders,
     payloadHash,
     provided: signature,
-  });
+  }, signingKey);
   if (bodyHash !== undefined && payload.mode === 'sha256' && payload.sha256 !== bodyHash) {
     throw xAmzContentSha256Mismatch(payload.sha256!, bodyHash);
   }
@@ -542,7 +564,7 @@ function verifyPresigned(
     signedHeaders,
     payloadHash,
     provided: signature,
-  });
+  }, signingKey);
   if (bodyHash !== undefined && payload.mode === 'sha256' && payload.sha256 !== bodyHash) {
     throw xAmzContentSha256Mismatch(payload.sha256!, bodyHash);
   }

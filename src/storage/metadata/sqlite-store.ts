@@ -5,6 +5,9 @@
  * the WAL without an fsync of its own; every write method then waits for a group fsync of the
  * WAL file (GroupSync) before it resolves. A write is therefore on disk before its caller
  * acknowledges it, and concurrent writers share fsyncs. Checkpoints are fsynced by SQLite itself.
+ *
+ * Reads of a key's latest version are served from a VersionCache. Every statement that inserts,
+ * updates or deletes a row of `versions` must invalidate the key it touches, inside the write.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +15,8 @@ import Database from 'better-sqlite3';
 import { Errors } from '../../errors.js';
 import { GroupSync } from '../group-sync.js';
 import { MIGRATIONS } from './schema.js';
+import { VersionCache } from './version-cache.js';
+import { Checkpointer } from './checkpointer.js';
 import { prefixUpperBound, compareKeys } from '../../objects/key-order.js';
 import type {
   BucketRecord,
@@ -41,6 +46,8 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly walFd: number;
   private readonly groupSync: GroupSync;
   private readonly st: ReturnType<SqliteMetadataStore['prepare']>;
+  private readonly cache = new VersionCache(64 * 1024 * 1024);
+  private readonly checkpointer: Checkpointer;
 
   constructor(
     readonly region: string,
@@ -52,12 +59,15 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('cache_size = -65536');
+    // Checkpoints run in a worker thread (Checkpointer), never inside a request's commit.
+    this.db.pragma('wal_autocheckpoint = 0');
     this.migrate();
     // The WAL exists once the database has been written (migrate wrote user_version). An fsync
     // on any descriptor of the file flushes its pages, whichever descriptor wrote them.
     this.walFd = fs.openSync(`${file}-wal`, 'r+');
     this.groupSync = new GroupSync(this.walFd);
     this.st = this.prepare();
+    this.checkpointer = new Checkpointer(file);
   }
 
   get syncStats() {
@@ -174,19 +184,31 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   /**
-   * Runs a write, then waits until the WAL holding it is on disk. Writes that arrive in the same
-   * turn of the event loop share one SQLite transaction, each in its own savepoint (a write that
-   * throws rolls back alone): pages they all touch are written to the WAL once per batch instead
-   * of once per write. Each write still sees the ones before it, as in serial execution.
+   * Runs a write, then waits until the WAL holding it is on disk (group commit). One cycle at a
+   * time commits a batch and fsyncs the WAL; writes that arrive meanwhile wait and form the next
+   * batch, so the commit and fsync rates follow the disk, not the request rate. A batch is one
+   * SQLite transaction with a savepoint per write (a write that throws rolls back alone): pages
+   * the writes share go to the WAL once. Each write sees the ones before it, as if serial.
    */
   private write<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pendingWrites.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (this.pendingWrites.length === 1) setImmediate(() => this.commitPending());
+      if (!this.cycleRunning) {
+        this.cycleRunning = true;
+        // Let the requests of this turn of the event loop join the first batch.
+        setImmediate(() => this.commitPending());
+      }
     });
   }
 
   private readonly pendingWrites: Array<{ fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
+  private cycleRunning = false;
+
+  /** Ends a cycle: starts the next one at once if writes queued up during it. */
+  private cycleDone(): void {
+    if (this.pendingWrites.length > 0) this.commitPending();
+    else this.cycleRunning = false;
+  }
 
   private commitPending(): void {
     const batch = this.pendingWrites.splice(0);
@@ -206,15 +228,22 @@ export class SqliteMetadataStore implements MetadataStore {
     } catch (error) {
       // The batch itself failed to commit (disk full, I/O error): nothing of it happened.
       for (const w of batch) w.reject(error);
+      this.cycleDone();
       return;
     }
     this.groupSync.sync().then(
-      () => batch.forEach((w, i) => {
-        const o = outcomes[i]!;
-        if (o.ok) w.resolve(o.value);
-        else w.reject(o.error);
-      }),
-      (error) => batch.forEach((w) => w.reject(error)),
+      () => {
+        batch.forEach((w, i) => {
+          const o = outcomes[i]!;
+          if (o.ok) w.resolve(o.value);
+          else w.reject(o.error);
+        });
+        this.cycleDone();
+      },
+      (error) => {
+        batch.forEach((w) => w.reject(error));
+        this.cycleDone();
+      },
     );
   }
 
@@ -243,6 +272,7 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       this.st.deleteAllConfig.run(name);
       this.st.deleteBucket.run(name);
+      this.cache.clear();
       return { deleted: true, freed };
     });
   }
@@ -266,11 +296,17 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async getVersion(bucket: string, key: string, versionId?: string): Promise<VersionRecord | undefined> {
-    const r = (versionId === undefined ? this.st.latest.get(bucket, key) : this.st.byId.get(bucket, key, versionId)) as
-      | Row
-      | undefined;
+    if (versionId !== undefined) {
+      const r = this.st.byId.get(bucket, key, versionId) as Row | undefined;
+      return r ? this.toVersion(r) : undefined;
+    }
+    const cached = this.cache.get(bucket, key);
+    if (cached) return cached;
+    const r = this.st.latest.get(bucket, key) as Row | undefined;
     if (!r) return undefined;
-    return this.toVersion(r);
+    const v = this.toVersion(r);
+    this.cache.set(v);
+    return v;
   }
 
   async versionSeq(bucket: string, key: string, versionId: string): Promise<number | undefined> {
@@ -293,6 +329,7 @@ export class SqliteMetadataStore implements MetadataStore {
       const old = this.st.byId.get(v.bucket, v.key, 'null') as Row | undefined;
       if (old) freed.push(this.removeVersionRow(old));
     }
+    this.cache.invalidate(v.bucket, v.key);
     this.st.clearLatest.run(v.bucket, v.key);
     const d = v.data;
     const info = this.st.insertVersion.run(
@@ -332,6 +369,7 @@ export class SqliteMetadataStore implements MetadataStore {
   /** Deletes a version row (and its part rows) and returns where its bytes were. */
   private removeVersionRow(r: Row): DataLocation {
     const loc = this.locationOf(r);
+    this.cache.invalidate(r.bucket, r.key);
     this.st.deleteVersionRow.run(r.seq);
     if (r.parts_count !== null) this.st.deleteObjectParts.run(r.seq);
     return loc;
@@ -350,6 +388,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async setTags(bucket: string, key: string, versionId: string, tags: Tags): Promise<boolean> {
     return this.write(() => {
+      this.cache.invalidate(bucket, key);
       const info = this.st.setTags.run(tags.length ? JSON.stringify(tags) : null, bucket, key, versionId);
       return info.changes > 0;
     });
@@ -503,6 +542,9 @@ export class SqliteMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     if (this.pendingWrites.length > 0) this.commitPending();
     await this.groupSync.close();
+    await this.checkpointer.stop();
+    // A clean stop leaves everything in the database file and an empty WAL.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
     fs.closeSync(this.walFd);
   }
