@@ -829,15 +829,23 @@ _To be filled with profiling results._ Run \`npm run bench -- --profile-only put
 of put-4k, get-4k, put-1m, get-1m) to profile xregion's main thread with \`node --cpu-prof\` during
 each scenario's measured window and replace this section with the top self-time functions.`;
 
-function existingWhereSection(doc: string): string | undefined {
+/** A top-level section of the existing report (heading to the next "## "), if it has one. */
+function existingSection(doc: string, heading: string): string | undefined {
   if (!fs.existsSync(doc)) return undefined;
   const text = fs.readFileSync(doc, 'utf8');
-  const i = text.indexOf(`\n${WHERE_HEADING}\n`);
+  const i = text.indexOf(`\n${heading}\n`);
   if (i < 0) return undefined;
   const rest = text.slice(i + 1);
-  const j = rest.indexOf('\n## ', WHERE_HEADING.length);
+  const j = rest.indexOf('\n## ', heading.length);
   return (j < 0 ? rest : rest.slice(0, j)).trimEnd();
 }
+
+function existingWhereSection(doc: string): string | undefined {
+  return existingSection(doc, WHERE_HEADING);
+}
+
+/** Hand-written findings (what was changed and why, what limits remain): kept across runs. */
+const ANALYSIS_HEADING = '## Analysis';
 
 function profilesSection(ps: ProfileRun[], o: Options, machine: MachineInfo): string {
   const lines = [WHERE_HEADING, ''];
@@ -892,6 +900,7 @@ function busyVerdict(runs: ScenarioRun[], m: MachineInfo): string {
 }
 
 function buildDoc(o: Options, m: MachineInfo, runs: ScenarioRun[], targets: TargetRun[], where: string): string {
+  const analysis = o.doc ? existingSection(o.doc, ANALYSIS_HEADING) : undefined;
   return [
     '# Benchmarks',
     '',
@@ -929,6 +938,7 @@ function buildDoc(o: Options, m: MachineInfo, runs: ScenarioRun[], targets: Targ
     '',
     anomaliesMarkdown(runs, targets),
     '',
+    ...(analysis ? [analysis, ''] : []),
     where,
     '',
   ].join('\n');

@@ -16,8 +16,7 @@ import {
   parseChecksumAlgorithm,
   type ChecksumAlgorithm,
 } from '../objects/checksums.js';
-import { Digester, type BodyDigester } from '../objects/digester.js';
-import { OFFLOAD_THRESHOLD, offloadedDigester } from '../objects/offloaded-digester.js';
+import { Digester } from '../objects/digester.js';
 import { AwsChunkedDecoder } from './sigv4/chunked.js';
 import type { VerifiedRequest } from './sigv4/verify.js';
 
@@ -154,24 +153,16 @@ export function requestBody(req: IncomingMessage, auth: VerifiedRequest, opts: B
   }
 
   const signedSha256 = mode === 'sha256' ? auth.payload.sha256 : undefined;
-  const digester: BodyDigester =
-    length !== undefined && length >= OFFLOAD_THRESHOLD
-      ? offloadedDigester(checksum?.algorithm, signedSha256 !== undefined)
-      : new Digester(checksum?.algorithm, signedSha256 !== undefined);
+  const digester = new Digester(checksum?.algorithm, signedSha256 !== undefined);
   let ended = false;
 
   async function* stream(): AsyncGenerator<Buffer> {
-    try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        const wait = digester.update(chunk);
-        if (digester.size > opts.maxSize) throw Errors.entityTooLarge(digester.size, opts.maxSize);
-        yield chunk;
-        if (wait) await wait;
-      }
-      ended = true;
-    } finally {
-      if (!ended) digester.abort?.();
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      digester.update(chunk);
+      if (digester.size > opts.maxSize) throw Errors.entityTooLarge(digester.size, opts.maxSize);
+      yield chunk;
     }
+    ended = true;
   }
 
   return {
@@ -179,7 +170,7 @@ export function requestBody(req: IncomingMessage, auth: VerifiedRequest, opts: B
     stream: stream(),
     async finish(): Promise<BodyDigests> {
       if (!ended) throw Errors.incompleteBody();
-      const d = await digester.digest();
+      const d = digester.digest();
       if (length !== undefined && d.size !== length) throw Errors.incompleteBody();
       if (signedSha256 !== undefined && d.sha256 !== signedSha256.toLowerCase()) {
         throw new S3Error(

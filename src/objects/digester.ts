@@ -12,16 +12,7 @@ export interface Digests {
   checksum?: { algorithm: ChecksumAlgorithm; digest: Buffer };
 }
 
-/** Hashing of one body, here or in a worker (offloaded-digester.ts). */
-export interface BodyDigester {
-  readonly size: number;
-  /** A promise when the caller must wait before the next chunk (backpressure). */
-  update(chunk: Buffer): Promise<void> | undefined | void;
-  digest(): Digests | Promise<Digests>;
-  abort?(): void;
-}
-
-export class Digester implements BodyDigester {
+export class Digester {
   private readonly md5: Hash = createHash('md5');
   private readonly sha?: Hash;
   private readonly checksum?: ChecksumHasher;

@@ -1,18 +1,20 @@
 /**
- * Runs in a worker thread: checkpoints one region's WAL into its database file with a
- * connection of its own, so that the copy and the two fsyncs of a checkpoint never block the
- * event loop that serves requests (the main connection has wal_autocheckpoint = 0).
+ * Runs in a worker thread: checkpoints the WAL of each registered metadata database into its
+ * database file, with connections of its own, so that the copy and the two fsyncs of a
+ * checkpoint never block the event loop that serves requests (the main connections have
+ * wal_autocheckpoint = 0). One worker serves every region of the process.
  */
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-const { file, thresholdBytes, intervalMs } = workerData as { file: string; thresholdBytes: number; intervalMs: number };
-const db = new Database(file);
-db.pragma('synchronous = NORMAL');
-db.pragma('busy_timeout = 100');
+export type CheckpointMessage = { t: 'add'; file: string } | { t: 'remove'; id: number; file: string };
+export type CheckpointReply = { t: 'removed'; id: number };
 
-function walSize(): number {
+const { thresholdBytes, intervalMs } = workerData as { thresholdBytes: number; intervalMs: number };
+const dbs = new Map<string, Database.Database>();
+
+function walSize(file: string): number {
   try {
     return fs.statSync(`${file}-wal`).size;
   } catch {
@@ -20,12 +22,11 @@ function walSize(): number {
   }
 }
 
-let stopping = false;
-const timer = setInterval(() => {
-  if (stopping) return;
-  // A PASSIVE checkpoint copies what it can without waiting on readers or the writer; the
-  // writer restarts the WAL from its beginning once a checkpoint has copied everything.
-  if (walSize() >= thresholdBytes) {
+setInterval(() => {
+  for (const [file, db] of dbs) {
+    // A PASSIVE checkpoint copies what it can without waiting on readers or the writer; the
+    // writer restarts the WAL from its beginning once a checkpoint has copied everything.
+    if (walSize(file) < thresholdBytes) continue;
     try {
       db.pragma('wal_checkpoint(PASSIVE)');
     } catch {
@@ -34,10 +35,19 @@ const timer = setInterval(() => {
   }
 }, intervalMs);
 
-parentPort!.on('message', (m: string) => {
-  if (m !== 'stop') return;
-  stopping = true;
-  clearInterval(timer);
-  db.close();
-  parentPort!.postMessage('stopped');
+parentPort!.on('message', (m: CheckpointMessage) => {
+  switch (m.t) {
+    case 'add': {
+      const db = new Database(m.file);
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 100');
+      dbs.set(m.file, db);
+      break;
+    }
+    case 'remove':
+      dbs.get(m.file)?.close();
+      dbs.delete(m.file);
+      parentPort!.postMessage({ t: 'removed', id: m.id } satisfies CheckpointReply);
+      break;
+  }
 });

@@ -1,28 +1,49 @@
 /**
- * Owns the checkpoint worker of one metadata database (see checkpoint-worker.ts).
+ * The checkpoint worker of the process (see checkpoint-worker.ts), shared by every metadata
+ * database: one thread, not one per region.
  */
 import { Worker } from 'node:worker_threads';
+import type { CheckpointMessage, CheckpointReply } from './checkpoint-worker.js';
 
-/** Checkpoint once the WAL holds this much; it then restarts from its beginning. */
+/** Checkpoint once a WAL holds this much; it then restarts from its beginning. */
 const WAL_THRESHOLD = 32 * 1024 * 1024;
 
-export class Checkpointer {
-  private readonly worker: Worker;
+let worker: Worker | undefined;
+let users = 0;
+let nextId = 1;
+const waiting = new Map<number, () => void>();
 
-  constructor(file: string) {
-    this.worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
-      workerData: { file, thresholdBytes: WAL_THRESHOLD, intervalMs: 50 },
-    });
-    // The process must be able to exit while the worker idles.
-    this.worker.unref();
-  }
+function start(): Worker {
+  const w = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+    workerData: { thresholdBytes: WAL_THRESHOLD, intervalMs: 50 },
+  });
+  w.on('message', (r: CheckpointReply) => {
+    if (r.t === 'removed') {
+      waiting.get(r.id)?.();
+      waiting.delete(r.id);
+    }
+  });
+  // The process must be able to exit while the worker idles.
+  w.unref();
+  return w;
+}
 
-  async stop(): Promise<void> {
+/** Starts checkpointing a database; the returned function stops it (and the worker, if last). */
+export function checkpointInBackground(file: string): () => Promise<void> {
+  worker ??= start();
+  users++;
+  worker.postMessage({ t: 'add', file } satisfies CheckpointMessage);
+  return async () => {
+    const w = worker!;
+    const id = nextId++;
     await new Promise<void>((resolve) => {
-      this.worker.once('message', () => resolve());
-      this.worker.once('exit', () => resolve());
-      this.worker.postMessage('stop');
+      waiting.set(id, resolve);
+      w.once('exit', () => resolve());
+      w.postMessage({ t: 'remove', id, file } satisfies CheckpointMessage);
     });
-    await this.worker.terminate();
-  }
+    if (--users === 0) {
+      worker = undefined;
+      await w.terminate();
+    }
+  };
 }

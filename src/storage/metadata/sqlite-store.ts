@@ -16,7 +16,7 @@ import { Errors } from '../../errors.js';
 import { GroupSync } from '../group-sync.js';
 import { MIGRATIONS } from './schema.js';
 import { VersionCache } from './version-cache.js';
-import { Checkpointer } from './checkpointer.js';
+import { checkpointInBackground } from './checkpointer.js';
 import { prefixUpperBound, compareKeys } from '../../objects/key-order.js';
 import type {
   BucketRecord,
@@ -47,7 +47,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly groupSync: GroupSync;
   private readonly st: ReturnType<SqliteMetadataStore['prepare']>;
   private readonly cache = new VersionCache(64 * 1024 * 1024);
-  private readonly checkpointer: Checkpointer;
+  private readonly stopCheckpoints: () => Promise<void>;
 
   constructor(
     readonly region: string,
@@ -67,7 +67,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.walFd = fs.openSync(`${file}-wal`, 'r+');
     this.groupSync = new GroupSync(this.walFd);
     this.st = this.prepare();
-    this.checkpointer = new Checkpointer(file);
+    this.stopCheckpoints = checkpointInBackground(file);
   }
 
   get syncStats() {
@@ -542,7 +542,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     if (this.pendingWrites.length > 0) this.commitPending();
     await this.groupSync.close();
-    await this.checkpointer.stop();
+    await this.stopCheckpoints();
     // A clean stop leaves everything in the database file and an empty WAL.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
