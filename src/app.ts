@@ -7,16 +7,22 @@ import type { Config } from './config/config.js';
 import { BucketDirectory } from './objects/buckets.js';
 import { closeRegion, openRegion, type Region } from './region.js';
 import type { IdentityLookup, SigningIdentity } from './http/sigv4/verify.js';
+import { DestinationResolver } from './replication/sites.js';
+import { ReplicationEngine } from './replication/engine.js';
 
 export interface App {
   readonly config: Config;
   readonly regions: ReadonlyMap<string, Region>;
   readonly buckets: BucketDirectory;
   readonly identities: IdentityLookup;
+  /** Where replication destinations are (this process, or other sites). */
+  readonly destinations: DestinationResolver;
   readonly clock: () => number;
   readonly log: Logger;
   /** Set while the process stops: new requests are refused. */
   closing: boolean;
+  /** The replication workers (started by openApp). */
+  replication?: ReplicationEngine;
 }
 
 export async function openApp(config: Config, log: Logger, clock: () => number = Date.now): Promise<App> {
@@ -28,8 +34,11 @@ export async function openApp(config: Config, log: Logger, clock: () => number =
   for (const c of config.credentials) {
     byKey.set(c.accessKeyId, { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, accountId: c.accountId });
   }
-  const app: App = { config, regions, buckets, identities: (id) => byKey.get(id), clock, log, closing: false };
+  const destinations = new DestinationResolver(buckets, config.sites, clock);
+  const app: App = { config, regions, buckets, identities: (id) => byKey.get(id), destinations, clock, log, closing: false };
   sweepOrphansInBackground(app, clock());
+  app.replication = new ReplicationEngine(app);
+  app.replication.start();
   return app;
 }
 
@@ -53,5 +62,6 @@ function sweepOrphansInBackground(app: App, startedAt: number): void {
 
 export async function closeApp(app: App): Promise<void> {
   app.closing = true;
+  await app.replication?.stop();
   for (const r of app.regions.values()) await closeRegion(r);
 }

@@ -7,6 +7,15 @@ export interface CredentialConfig {
   accountId: string;
 }
 
+/** Another xregion process (site) that buckets of this one may replicate to. */
+export interface SiteConfig {
+  name: string;
+  /** S3 endpoint of the site, e.g. http://10.0.0.2:9000. */
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -19,6 +28,10 @@ export interface Config {
   /** Objects up to this many bytes are kept inside the metadata database (one fsync, no file). */
   inlineThreshold: number;
   logLevel: string;
+  /** Other sites replication may write to; a destination bucket not found here is looked up there. */
+  sites: SiteConfig[];
+  /** Replication copies in flight at once, per region. */
+  replicationConcurrency: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -31,6 +44,8 @@ export const DEFAULT_CONFIG: Config = {
   domains: ['localhost'],
   inlineThreshold: 64 * 1024,
   logLevel: 'info',
+  sites: [],
+  replicationConcurrency: 16,
 };
 
 const REGION_RE = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
@@ -86,6 +101,19 @@ export function validateConfig(c: Config): Config {
   if (c.tls && (!c.tls.cert || !c.tls.key)) throw new ConfigError('TLS needs both a certificate and a key file');
   if (!Number.isInteger(c.inlineThreshold) || c.inlineThreshold < 0 || c.inlineThreshold > 1024 * 1024) {
     throw new ConfigError('inlineThreshold must be 0 to 1048576 bytes');
+  }
+  if (!Number.isInteger(c.replicationConcurrency) || c.replicationConcurrency < 1 || c.replicationConcurrency > 1024) {
+    throw new ConfigError('replicationConcurrency must be 1 to 1024');
+  }
+  if (!Array.isArray(c.sites)) throw new ConfigError('sites must be a list');
+  const siteNames = new Set<string>();
+  for (const s of c.sites) {
+    if (!s.name || !s.endpoint || !s.accessKeyId || !s.secretAccessKey) {
+      throw new ConfigError('each site needs name, endpoint, accessKeyId and secretAccessKey');
+    }
+    if (!/^https?:\/\/[^/]+\/?$/.test(s.endpoint)) throw new ConfigError(`site ${s.name}: endpoint must be http(s)://host:port`);
+    if (siteNames.has(s.name)) throw new ConfigError(`site ${s.name} is listed twice`);
+    siteNames.add(s.name);
   }
   return { ...c, dataDir: path.resolve(c.dataDir) };
 }

@@ -6,13 +6,19 @@
 import { Errors, S3Error } from '../errors.js';
 import type { Region } from '../region.js';
 import type { BucketRecord, VersioningState } from '../storage/types.js';
+import type { ReplicationConfig } from '../replication/config.js';
 import { validateBucketName } from './bucket-names.js';
 import { freeData } from './data.js';
 
 export interface BucketEntry {
   record: BucketRecord;
   region: Region;
+  /** The bucket's replication configuration, if it has one (kept in bucket_config). */
+  replication?: ReplicationConfig;
 }
+
+/** The bucket_config kind holding the replication configuration (its JSON model). */
+export const REPLICATION_CONFIG_KIND = 'replication';
 
 export class BucketDirectory {
   private readonly entries = new Map<string, BucketEntry>();
@@ -26,8 +32,21 @@ export class BucketDirectory {
 
   async load(): Promise<void> {
     for (const region of this.regions.values()) {
-      for (const record of await region.meta.listBuckets()) this.entries.set(record.name, { record, region });
+      for (const record of await region.meta.listBuckets()) {
+        const entry: BucketEntry = { record, region };
+        const doc = await region.meta.getBucketConfig(record.name, REPLICATION_CONFIG_KIND);
+        if (doc !== undefined) entry.replication = JSON.parse(doc) as ReplicationConfig;
+        this.entries.set(record.name, entry);
+      }
     }
+  }
+
+  /** Stores (or with undefined removes) a bucket's replication configuration. */
+  async setReplication(name: string, config: ReplicationConfig | undefined): Promise<void> {
+    const e = this.require(name);
+    await e.region.meta.putBucketConfig(name, REPLICATION_CONFIG_KIND, config ? JSON.stringify(config) : null);
+    if (config) e.replication = config;
+    else delete e.replication;
   }
 
   get(name: string): BucketEntry | undefined {

@@ -17,6 +17,7 @@ import type { BucketEntry } from './buckets.js';
 import { combineCrc, compositeChecksum } from './checksums.js';
 import { freeData, ingestBody, type ObjectBody } from './data.js';
 import { newUploadId, newVersionId } from './ids.js';
+import { planNewVersion } from '../replication/plan.js';
 
 /** Every part but the last must be at least this big. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -179,6 +180,7 @@ export async function completeUpload(
   requested: RequestedPart[],
   expected: CompletionExpectations,
   precondition?: (latest: VersionRecord | undefined) => void,
+  replica?: { versionId: string; lastModified: number; owner: string },
 ): Promise<NewVersion> {
   if (requested.length === 0) throw Errors.malformedXML();
   for (let i = 1; i < requested.length; i++) {
@@ -192,7 +194,15 @@ export async function completeUpload(
     }
   }
   const enabled = bucket.record.versioning === 'Enabled';
-  const versionId = enabled ? newVersionId() : 'null';
+  const versionId = replica ? replica.versionId : enabled ? newVersionId() : 'null';
+  if (replica) {
+    // A replica that already arrived (a replayed completion): the upload is not needed.
+    const existing = await bucket.region.meta.getVersion(bucket.record.name, key, replica.versionId);
+    if (existing) {
+      await abortUpload(bucket, key, uploadId);
+      return existing;
+    }
+  }
   const build = (upload: UploadRecord, stored: PartRecord[]): NewVersion => {
     if (upload.key !== key || upload.bucket !== bucket.record.name) throw Errors.noSuchUpload(uploadId);
     const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
@@ -227,17 +237,22 @@ export async function completeUpload(
       isDeleteMarker: false,
       size,
       etag: multipartEtag(parts),
-      // S3 dates a multipart object by the start of its upload.
-      lastModified: upload.initiated,
+      // S3 dates a multipart object by the start of its upload; a replica by its source.
+      lastModified: replica ? replica.lastModified : upload.initiated,
       storageClass: upload.storageClass,
-      owner: upload.owner,
+      owner: replica ? replica.owner : upload.owner,
+      ...(replica ? { replicationStatus: 'REPLICA' as const, isReplica: true } : {}),
       meta: upload.meta,
       tags: upload.tags,
       checksum,
       data: { kind: 'parts', parts },
     };
   };
-  const res = await bucket.region.meta.completeUpload(uploadId, build, { replaceNull: !enabled, precondition });
+  const res = await bucket.region.meta.completeUpload(uploadId, build, {
+    replaceNull: !enabled,
+    precondition,
+    replicationFor: (v) => (replica ? [] : planNewVersion(bucket, v)),
+  });
   if (!res.found) throw Errors.noSuchUpload(uploadId);
   await freeData(bucket.region.blobs, res.freed);
   return res.version!;

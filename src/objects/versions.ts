@@ -8,6 +8,7 @@ import type { DataLocation, NewVersion, PutVersionOptions, VersionRecord } from 
 import type { BucketEntry } from './buckets.js';
 import { freeData } from './data.js';
 import { newVersionId } from './ids.js';
+import { planNewVersion } from '../replication/plan.js';
 
 export type VersionFields = Omit<NewVersion, 'bucket' | 'key' | 'versionId'>;
 
@@ -26,7 +27,11 @@ export async function commitVersion(
   const v: NewVersion = { ...fields, bucket: bucket.record.name, key, versionId: enabled ? newVersionId() : 'null' };
   let freed: DataLocation[];
   try {
-    ({ freed } = await bucket.region.meta.putVersion(v, { replaceNull: !enabled, precondition }));
+    ({ freed } = await bucket.region.meta.putVersion(v, {
+      replaceNull: !enabled,
+      precondition,
+      replicationFor: (final) => planNewVersion(bucket, final),
+    }));
   } catch (e) {
     await freeData(bucket.region.blobs, [v.data]);
     throw e;

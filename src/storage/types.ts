@@ -74,8 +74,63 @@ export interface VersionRecord {
   tags: Tags;
   checksum?: StoredChecksum;
   partsCount?: number;
-  replicationStatus?: string;
+  replicationStatus?: ReplicationStatus;
+  /** Written by replication from another bucket. */
+  isReplica?: boolean;
+  /** Where this version was sent by replication: metadata changes follow it there. */
+  replicationDestinations?: ReplicationDestination[];
   data: DataLocation;
+}
+
+export type ReplicationStatus = 'PENDING' | 'COMPLETED' | 'FAILED' | 'REPLICA';
+
+export interface ReplicationDestination {
+  destination: string;
+  ruleId: string;
+}
+
+export type ReplicationOp = 'object' | 'delete-marker' | 'metadata';
+
+/** Replication work recorded with a version (the outbox). */
+export interface ReplicationTaskInput {
+  destination: string;
+  ruleId: string;
+  op: ReplicationOp;
+  /** Destination.StorageClass of the rule, overriding the source's class. */
+  storageClass?: string;
+  /** The rule has Replication Time Control / metrics enabled (for RTC accounting). */
+  rtc: boolean;
+  metrics: boolean;
+  /** Set for tasks created by a Batch Replication job. */
+  batchJob?: string;
+}
+
+export interface ReplicationTask extends ReplicationTaskInput {
+  id: number;
+  bucket: string;
+  key: string;
+  versionId: string;
+  status: 'pending' | 'failed';
+  createdAt: number;
+  attempts: number;
+  nextAttemptAt: number;
+  size: number;
+  lastError?: string;
+  failureReason?: string;
+  /** Resumable progress of a large copy (the remote multipart upload and its parts). */
+  progress?: string;
+}
+
+export type TaskOutcome =
+  | { kind: 'done' }
+  | { kind: 'failed'; reason: string; error: string }
+  | { kind: 'retry'; at: number; error: string }
+  | { kind: 'progress'; progress: string };
+
+/** What a bucket's replication looks like now (for status reports and metrics). */
+export interface ReplicationBacklog {
+  pending: Array<Pick<ReplicationTask, 'destination' | 'ruleId' | 'op' | 'size' | 'createdAt' | 'attempts' | 'lastError' | 'rtc' | 'metrics' | 'bucket'>>;
+  failed: ReplicationTask[];
 }
 
 /** A version as listed: no body, no metadata beyond what listings show. */
@@ -115,6 +170,11 @@ export interface PutVersionOptions {
    * may throw to abort: conditional writes are atomic against concurrent writers this way.
    */
   precondition?: (latest: VersionRecord | undefined) => void;
+  /**
+   * Replication work for the version being written, recorded in the same transaction (the
+   * outbox). Called inside the transaction with the final version.
+   */
+  replicationFor?: (v: NewVersion) => ReplicationTaskInput[];
 }
 
 export interface PutVersionResult {
@@ -159,7 +219,8 @@ export interface MetadataStore {
    */
   putVersion(v: NewVersion, opts: PutVersionOptions): Promise<PutVersionResult>;
   deleteVersion(bucket: string, key: string, versionId: string): Promise<DeleteVersionResult>;
-  setTags(bucket: string, key: string, versionId: string, tags: Tags): Promise<boolean>;
+  /** Replaces a version's tags; `replication` is recorded in the same transaction. */
+  setTags(bucket: string, key: string, versionId: string, tags: Tags, replication?: ReplicationTaskInput[]): Promise<boolean>;
 
   /** Current objects in key order from a position, limited to keys with a prefix. */
   scanCurrent(bucket: string, prefix: string, from: ScanFrom | undefined, limit: number): Promise<ListedVersion[]>;
@@ -195,6 +256,23 @@ export interface MetadataStore {
     opts: PutVersionOptions,
   ): Promise<PutVersionResult & { found: boolean; version?: NewVersion }>;
   abortUpload(uploadId: string): Promise<{ found: boolean; freed: DataLocation[] }>;
+
+  /**
+   * Writes a replica: a version with the source's id. Idempotent: an id the key already has is
+   * left as it is (applied: false). The replica becomes the key's latest version.
+   */
+  putReplica(v: NewVersion): Promise<{ applied: boolean; freed: DataLocation[] }>;
+  /** Records replication work for an existing version (metadata changes, batch jobs). */
+  enqueueReplication(bucket: string, key: string, versionId: string, tasks: ReplicationTaskInput[]): Promise<boolean>;
+  /** Pending tasks due by `now` whose version is durable, oldest first. */
+  readyReplicationTasks(now: number, limit: number): Promise<ReplicationTask[]>;
+  /** True when an earlier task for the same key and destination is still pending. */
+  hasEarlierPendingTask(t: ReplicationTask): Promise<boolean>;
+  /** Applies a task's outcome and the version's aggregated status in one transaction. */
+  settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<void>;
+  replicationBacklog(bucket?: string): Promise<ReplicationBacklog>;
+  /** Called after a commit that recorded replication work is durable. */
+  onReplicationWork?: () => void;
 
   /** True if any version or part refers to the blob (used to sweep orphans at start). */
   isBlobReferenced(blobId: string): Promise<boolean>;

@@ -19,6 +19,8 @@ import {
   type RequestedPart,
 } from '../../objects/multipart.js';
 import { versionHeader } from '../../objects/versions.js';
+import { checkReplicaDestination } from '../../objects/replica.js';
+import { replicaRequest } from './replica.js';
 import type { ChecksumType, UploadCursor, UploadRecord } from '../../storage/types.js';
 import { bucketOf, documentBody, empty, header, intParam, keyOf, uploadBody, xml, type Handler, type S3Call } from './call.js';
 import {
@@ -101,7 +103,9 @@ export const completeMultipartUpload: Handler = async (call) => {
     return { partNumber: Number(n), etag, checksum };
   });
   const precondition = writePrecondition(key, header(call, 'if-match'), header(call, 'if-none-match'));
-  const v = await completeUpload(bucket, key, uploadId, requested, expected, precondition);
+  const replica = replicaRequest(call, bucket);
+  if (replica) checkReplicaDestination(bucket);
+  const v = await completeUpload(bucket, key, uploadId, requested, expected, precondition, replica);
   const location = `${call.req.headers.host ? `http://${call.req.headers.host}` : ''}/${bucket.record.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   const checksum = v.checksum ? el(`Checksum${v.checksum.algorithm}`, v.checksum.value) + el('ChecksumType', v.checksum.type) : '';
   return xml(

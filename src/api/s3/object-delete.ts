@@ -4,10 +4,27 @@
 import { Errors, S3Error } from '../../errors.js';
 import { children, el, parseXmlBody, text, xmlDocument } from '../../http/xml.js';
 import { deleteObject as deleteObjectVersion } from '../../objects/versions.js';
+import { commitReplica } from '../../objects/replica.js';
+import { replicaRequest } from './replica.js';
 import { bucketOf, documentBody, empty, keyOf, xml, type Handler } from './call.js';
 
 export const deleteObject: Handler = async (call) => {
   const bucket = bucketOf(call);
+  const replica = call.query.has('versionId') ? undefined : replicaRequest(call, bucket);
+  if (replica) {
+    // A delete marker replicated from another site, with its source's version id.
+    const marker = { isDeleteMarker: true, size: 0, etag: '', key: keyOf(call), meta: { user: {} }, tags: [] };
+    await commitReplica(bucket, {
+      ...marker,
+      bucket: bucket.record.name,
+      versionId: replica.versionId,
+      lastModified: replica.lastModified,
+      owner: replica.owner,
+      storageClass: 'STANDARD',
+      data: { kind: 'none' },
+    });
+    return empty(204, { 'x-amz-version-id': replica.versionId, 'x-amz-delete-marker': 'true' });
+  }
   const out = await deleteObjectVersion(bucket, keyOf(call), call.query.get('versionId'), call.accountId, call.now);
   return empty(204, {
     'x-amz-version-id': out.versionId,

@@ -2,7 +2,9 @@
  * PutObject.
  */
 import { writePrecondition } from '../../objects/conditions.js';
-import { putObject as putObjectData } from '../../objects/put.js';
+import { putObject as putObjectData, putReplica as putReplicaData } from '../../objects/put.js';
+import { checkReplicaDestination } from '../../objects/replica.js';
+import { replicaRequest } from './replica.js';
 import { versionHeader } from '../../objects/versions.js';
 import { bucketOf, empty, header, keyOf, uploadBody, type Handler } from './call.js';
 import {
@@ -31,8 +33,12 @@ export const putObject: Handler = async (call) => {
     lastModified: call.now,
     precondition: writePrecondition(key, header(call, 'if-match'), header(call, 'if-none-match')),
   };
+  const replica = replicaRequest(call, bucket);
+  if (replica) checkReplicaDestination(bucket);
   const body = uploadBody(call, { maxSize: MAX_PUT_SIZE, lengthRequired: true });
-  const v = await putObjectData(bucket, key, body, props, call.app.config.inlineThreshold);
+  const v = replica
+    ? await putReplicaData(bucket, key, body, { ...props, ...replica }, call.app.config.inlineThreshold)
+    : await putObjectData(bucket, key, body, props, call.app.config.inlineThreshold);
   return empty(200, {
     etag: quoteEtag(v.etag),
     'x-amz-version-id': versionHeader(bucket, v),

@@ -30,12 +30,14 @@ import {
   putObjectTagging,
 } from './tagging.js';
 import { getBucketVersioning, putBucketVersioning } from './versioning.js';
+import { deleteBucketReplication, getBucketReplication, putBucketReplication } from './replication.js';
 
 type Routes = Partial<Record<string, Handler>>;
 
 /** Bucket operations by sub-resource, per method. '' is the operation without a sub-resource. */
 const BUCKET_ROUTES: Record<string, Routes> = {
   GET: {
+    replication: getBucketReplication,
     versioning: getBucketVersioning,
     tagging: getBucketTagging,
     location: getBucketLocation,
@@ -44,8 +46,14 @@ const BUCKET_ROUTES: Record<string, Routes> = {
     acl: getBucketAcl,
     '': listObjects,
   },
-  PUT: { versioning: putBucketVersioning, tagging: putBucketTagging, acl: putBucketAcl, '': createBucket },
-  DELETE: { tagging: deleteBucketTagging, '': deleteBucket },
+  PUT: {
+    replication: putBucketReplication,
+    versioning: putBucketVersioning,
+    tagging: putBucketTagging,
+    acl: putBucketAcl,
+    '': createBucket,
+  },
+  DELETE: { replication: deleteBucketReplication, tagging: deleteBucketTagging, '': deleteBucket },
   HEAD: { '': headBucket },
   POST: { delete: deleteObjects },
 };
@@ -65,12 +73,12 @@ const OBJECT_ROUTES: Record<string, Routes> = {
 const UNSERVED = new Set([
   'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory', 'legal-hold', 'lifecycle',
   'logging', 'metadataTable', 'metrics', 'notification', 'object-lock', 'ownershipControls', 'policy',
-  'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention', 'select',
+  'policyStatus', 'publicAccessBlock', 'requestPayment', 'restore', 'retention', 'select',
   'torrent', 'website', 'session', 'abac', 'metadataConfiguration', 'renameObject',
 ]);
 
 /** Query parameters that select a sub-resource, in the order they decide the operation. */
-const SELECTORS = ['uploadId', 'uploads', 'versions', 'versioning', 'tagging', 'location', 'acl', 'attributes', 'delete'];
+const SELECTORS = ['uploadId', 'uploads', 'versions', 'versioning', 'replication', 'tagging', 'location', 'acl', 'attributes', 'delete'];
 
 function pick(routes: Routes | undefined, call: S3Call): Handler | undefined {
   if (!routes) return undefined;

@@ -5,6 +5,8 @@ import { Errors, S3Error } from '../../errors.js';
 import { children, el, parseXmlBody, text, xmlDocument } from '../../http/xml.js';
 import { checkVersionIdArgument, findReadableVersion, versionHeader } from '../../objects/versions.js';
 import type { Tags } from '../../storage/types.js';
+import { planMetadataChange } from '../../replication/plan.js';
+import { isReplicaSync } from './replica.js';
 import { bucketOf, documentBody, empty, keyOf, xml, type Handler, type S3Call } from './call.js';
 import { validateTags } from './object-headers.js';
 
@@ -41,7 +43,8 @@ async function setObjectTags(call: S3Call, tags: Tags) {
   const versionId = call.query.get('versionId');
   checkVersionIdArgument(versionId);
   const v = await findReadableVersion(bucket, key, versionId, call.method);
-  if (!(await bucket.region.meta.setTags(bucket.record.name, key, v.versionId, tags))) {
+  const replication = planMetadataChange(bucket, v, isReplicaSync(call, bucket));
+  if (!(await bucket.region.meta.setTags(bucket.record.name, key, v.versionId, tags, replication))) {
     // The version went away between the lookup and the update.
     throw versionId === undefined ? Errors.noSuchKey(key) : Errors.noSuchVersion(key, versionId);
   }

@@ -89,4 +89,42 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX upload_parts_blob ON upload_parts (blob_id);
   `,
+  `
+  -- Replication outbox: one row per (version, destination, operation) still to replicate or
+  -- failed. A row is inserted in the same transaction as the version it replicates, and
+  -- deleted in the same transaction that records its success on the version's status.
+  CREATE TABLE repl_tasks (
+    id               INTEGER PRIMARY KEY,
+    bucket           TEXT NOT NULL,
+    key              TEXT NOT NULL,
+    version_id       TEXT NOT NULL,
+    destination      TEXT NOT NULL,
+    rule_id          TEXT NOT NULL,
+    op               TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    size             INTEGER NOT NULL,
+    storage_class    TEXT,
+    rtc              INTEGER NOT NULL DEFAULT 0,
+    metrics          INTEGER NOT NULL DEFAULT 0,
+    batch_job        TEXT,
+    last_error       TEXT,
+    failure_reason   TEXT,
+    progress         TEXT
+  );
+  CREATE INDEX repl_tasks_ready ON repl_tasks (status, next_attempt_at, id);
+  -- Versions of one key reach a destination in order: the earliest pending task of a
+  -- (bucket, key, destination) goes first.
+  CREATE INDEX repl_tasks_by_key ON repl_tasks (bucket, key, destination, id);
+  CREATE INDEX repl_tasks_by_version ON repl_tasks (bucket, key, version_id);
+
+  -- Where each replicated version was sent (destination, rule): metadata changes follow it there.
+  ALTER TABLE versions ADD COLUMN repl_destinations TEXT;
+  -- Written by replication (x-amz-replication-status REPLICA, kept while its own metadata
+  -- changes replicate back).
+  ALTER TABLE versions ADD COLUMN is_replica INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
+

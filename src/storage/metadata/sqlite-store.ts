@@ -31,6 +31,10 @@ import type {
   ScanFrom,
   StoredChecksum,
   Tags,
+  ReplicationBacklog,
+  ReplicationTask,
+  ReplicationTaskInput,
+  TaskOutcome,
   UploadCursor,
   UploadRecord,
   VersionRecord,
@@ -67,6 +71,8 @@ export class SqliteMetadataStore implements MetadataStore {
     this.walFd = fs.openSync(`${file}-wal`, 'r+');
     this.groupSync = new GroupSync(this.walFd);
     this.st = this.prepare();
+    // Whatever tasks survived in the database are on disk.
+    this.committedTaskId = this.durableTaskId = (this.st.maxTaskId.get() as number | null) ?? 0;
     this.stopCheckpoints = checkpointInBackground(file);
   }
 
@@ -112,9 +118,41 @@ export class SqliteMetadataStore implements MetadataStore {
       clearLatest: d.prepare('UPDATE versions SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1'),
       insertVersion: d.prepare(
         `INSERT INTO versions (bucket, key, version_id, is_latest, is_dm, size, etag, last_modified, storage_class,
-           owner, meta, tags, checksum, parts_count, repl_status, blob_id, inline_data)
-         VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           owner, meta, tags, checksum, parts_count, repl_status, blob_id, inline_data, repl_destinations, is_replica)
+         VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      insertTask: d.prepare(
+        `INSERT INTO repl_tasks (bucket, key, version_id, destination, rule_id, op, status, created_at, next_attempt_at,
+           size, storage_class, rtc, metrics, batch_job)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      readyTasks: d.prepare(
+        `SELECT * FROM repl_tasks WHERE status = 'pending' AND next_attempt_at <= ? AND id <= ? ORDER BY id LIMIT ?`,
+      ),
+      earlierPending: d
+        .prepare(
+          `SELECT 1 FROM repl_tasks WHERE bucket = ? AND key = ? AND destination = ? AND id < ? AND status = 'pending' LIMIT 1`,
+        )
+        .pluck(),
+      deleteTask: d.prepare('DELETE FROM repl_tasks WHERE id = ?'),
+      failTask: d.prepare(`UPDATE repl_tasks SET status = 'failed', failure_reason = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?`),
+      retryTask: d.prepare('UPDATE repl_tasks SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
+      progressTask: d.prepare('UPDATE repl_tasks SET progress = ? WHERE id = ?'),
+      taskCounts: d.prepare(
+        `SELECT sum(status = 'pending') AS pending, sum(status = 'failed') AS failed FROM repl_tasks
+         WHERE bucket = ? AND key = ? AND version_id = ?`,
+      ),
+      setReplStatus: d.prepare('UPDATE versions SET repl_status = ? WHERE bucket = ? AND key = ? AND version_id = ?'),
+      maxTaskId: d.prepare('SELECT max(id) FROM repl_tasks').pluck(),
+      pendingBacklogAll: d.prepare(
+        `SELECT bucket, destination, rule_id, op, size, created_at, attempts, last_error, rtc, metrics FROM repl_tasks WHERE status = 'pending'`,
+      ),
+      pendingBacklog: d.prepare(
+        `SELECT bucket, destination, rule_id, op, size, created_at, attempts, last_error, rtc, metrics FROM repl_tasks
+         WHERE status = 'pending' AND bucket = ?`,
+      ),
+      failedBacklogAll: d.prepare(`SELECT * FROM repl_tasks WHERE status = 'failed' ORDER BY id`),
+      failedBacklog: d.prepare(`SELECT * FROM repl_tasks WHERE status = 'failed' AND bucket = ? ORDER BY id`),
       insertObjectPart: d.prepare(
         'INSERT INTO object_parts (version_seq, part_number, size, etag, blob_id, last_modified, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -210,8 +248,13 @@ export class SqliteMetadataStore implements MetadataStore {
     else this.cycleRunning = false;
   }
 
+  /** Highest task id committed so far, and the highest whose commit is on disk. */
+  private committedTaskId = 0;
+  private durableTaskId = 0;
+
   private commitPending(): void {
     const batch = this.pendingWrites.splice(0);
+    const tasksBefore = this.committedTaskId;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       this.db
@@ -231,8 +274,13 @@ export class SqliteMetadataStore implements MetadataStore {
       this.cycleDone();
       return;
     }
+    const committedTasks = this.committedTaskId;
     this.groupSync.sync().then(
       () => {
+        if (committedTasks > tasksBefore) {
+          this.durableTaskId = Math.max(this.durableTaskId, committedTasks);
+          this.onReplicationWork?.();
+        }
         batch.forEach((w, i) => {
           const o = outcomes[i]!;
           if (o.ok) w.resolve(o.value);
@@ -332,6 +380,8 @@ export class SqliteMetadataStore implements MetadataStore {
     this.cache.invalidate(v.bucket, v.key);
     this.st.clearLatest.run(v.bucket, v.key);
     const d = v.data;
+    const tasks = opts.replicationFor?.(v) ?? [];
+    const destinations = tasks.length ? tasks.map((t) => ({ destination: t.destination, ruleId: t.ruleId })) : v.replicationDestinations;
     const info = this.st.insertVersion.run(
       v.bucket,
       v.key,
@@ -346,10 +396,13 @@ export class SqliteMetadataStore implements MetadataStore {
       v.tags.length ? JSON.stringify(v.tags) : null,
       v.checksum ? JSON.stringify(v.checksum) : null,
       d.kind === 'parts' ? d.parts.length : null,
-      v.replicationStatus ?? null,
+      tasks.length ? 'PENDING' : (v.replicationStatus ?? null),
       d.kind === 'blob' ? d.blobId : null,
       d.kind === 'inline' ? d.bytes : null,
+      destinations?.length ? JSON.stringify(destinations) : null,
+      v.isReplica ? 1 : 0,
     );
+    this.insertTasks(v.bucket, v.key, v.versionId, v.size, tasks);
     if (d.kind === 'parts') {
       for (const p of d.parts) {
         this.st.insertObjectPart.run(
@@ -364,6 +417,29 @@ export class SqliteMetadataStore implements MetadataStore {
       }
     }
     return { freed };
+  }
+
+  /** Inside a transaction: records replication tasks of a version. */
+  private insertTasks(bucket: string, key: string, versionId: string, size: number, tasks: ReplicationTaskInput[]): void {
+    const now = Date.now();
+    for (const t of tasks) {
+      const info = this.st.insertTask.run(
+        bucket,
+        key,
+        versionId,
+        t.destination,
+        t.ruleId,
+        t.op,
+        now,
+        now,
+        size,
+        t.storageClass ?? null,
+        t.rtc ? 1 : 0,
+        t.metrics ? 1 : 0,
+        t.batchJob ?? null,
+      );
+      this.committedTaskId = Math.max(this.committedTaskId, Number(info.lastInsertRowid));
+    }
   }
 
   /** Deletes a version row (and its part rows) and returns where its bytes were. */
@@ -386,11 +462,17 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async setTags(bucket: string, key: string, versionId: string, tags: Tags): Promise<boolean> {
+  async setTags(bucket: string, key: string, versionId: string, tags: Tags, replication: ReplicationTaskInput[] = []): Promise<boolean> {
     return this.write(() => {
       this.cache.invalidate(bucket, key);
       const info = this.st.setTags.run(tags.length ? JSON.stringify(tags) : null, bucket, key, versionId);
-      return info.changes > 0;
+      if (info.changes === 0) return false;
+      if (replication.length) {
+        const r = this.st.byId.get(bucket, key, versionId) as Row;
+        this.insertTasks(bucket, key, versionId, r.size, replication);
+        this.st.setReplStatus.run('PENDING', bucket, key, versionId);
+      }
+      return true;
     });
   }
 
@@ -535,6 +617,92 @@ export class SqliteMetadataStore implements MetadataStore {
     return parts;
   }
 
+  onReplicationWork?: () => void;
+
+  async putReplica(v: NewVersion): Promise<{ applied: boolean; freed: DataLocation[] }> {
+    return this.write(() => {
+      if (!this.st.bucketExists.get(v.bucket)) throw Errors.noSuchBucket(v.bucket);
+      if (this.st.byId.get(v.bucket, v.key, v.versionId)) return { applied: false, freed: [] };
+      const { freed } = this.insertVersionTx({ ...v, isReplica: true }, { replaceNull: false });
+      return { applied: true, freed };
+    });
+  }
+
+  async enqueueReplication(bucket: string, key: string, versionId: string, tasks: ReplicationTaskInput[]): Promise<boolean> {
+    if (tasks.length === 0) return true;
+    return this.write(() => {
+      const r = this.st.byId.get(bucket, key, versionId) as Row | undefined;
+      if (!r) return false;
+      this.insertTasks(bucket, key, versionId, r.size, tasks);
+      this.cache.invalidate(bucket, key);
+      this.st.setReplStatus.run('PENDING', bucket, key, versionId);
+      return true;
+    });
+  }
+
+  async readyReplicationTasks(now: number, limit: number): Promise<ReplicationTask[]> {
+    return (this.st.readyTasks.all(now, this.durableTaskId, limit) as Row[]).map(toTask);
+  }
+
+  async hasEarlierPendingTask(t: ReplicationTask): Promise<boolean> {
+    return this.st.earlierPending.get(t.bucket, t.key, t.destination, t.id) === 1;
+  }
+
+  async settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<void> {
+    await this.write(() => {
+      switch (outcome.kind) {
+        case 'retry':
+          this.st.retryTask.run(outcome.at, outcome.error, t.id);
+          return;
+        case 'progress':
+          this.st.progressTask.run(outcome.progress, t.id);
+          return;
+        case 'done':
+          this.st.deleteTask.run(t.id);
+          break;
+        case 'failed':
+          this.st.failTask.run(outcome.reason, outcome.error, t.id);
+          break;
+      }
+      this.refreshReplicationStatus(t.bucket, t.key, t.versionId);
+    });
+  }
+
+  /**
+   * Inside a transaction: a version's x-amz-replication-status from its remaining tasks. Any
+   * failed → FAILED; else any pending → PENDING; else COMPLETED (REPLICA for a replica whose
+   * metadata changes have all gone back to its source).
+   */
+  private refreshReplicationStatus(bucket: string, key: string, versionId: string): void {
+    const v = this.st.byId.get(bucket, key, versionId) as Row | undefined;
+    if (!v) return;
+    const c = this.st.taskCounts.get(bucket, key, versionId) as { pending: number | null; failed: number | null };
+    const status = (c.failed ?? 0) > 0 ? 'FAILED' : (c.pending ?? 0) > 0 ? 'PENDING' : v.is_replica ? 'REPLICA' : 'COMPLETED';
+    if (status === v.repl_status) return;
+    this.cache.invalidate(bucket, key);
+    this.st.setReplStatus.run(status, bucket, key, versionId);
+  }
+
+  async replicationBacklog(bucket?: string): Promise<ReplicationBacklog> {
+    const pending = (bucket === undefined ? this.st.pendingBacklogAll.all() : this.st.pendingBacklog.all(bucket)) as Row[];
+    const failed = (bucket === undefined ? this.st.failedBacklogAll.all() : this.st.failedBacklog.all(bucket)) as Row[];
+    return {
+      pending: pending.map((r) => ({
+        bucket: r.bucket,
+        destination: r.destination,
+        ruleId: r.rule_id,
+        op: r.op,
+        size: r.size,
+        createdAt: r.created_at,
+        attempts: r.attempts,
+        lastError: r.last_error ?? undefined,
+        rtc: r.rtc === 1,
+        metrics: r.metrics === 1,
+      })),
+      failed: failed.map(toTask),
+    };
+  }
+
   async isBlobReferenced(blobId: string): Promise<boolean> {
     return this.st.blobReferenced.get({ id: blobId }) === 1;
   }
@@ -576,6 +744,8 @@ export class SqliteMetadataStore implements MetadataStore {
     if (r.checksum) v.checksum = JSON.parse(r.checksum) as StoredChecksum;
     if (r.parts_count !== null) v.partsCount = r.parts_count;
     if (r.repl_status) v.replicationStatus = r.repl_status;
+    if (r.is_replica) v.isReplica = true;
+    if (r.repl_destinations) v.replicationDestinations = JSON.parse(r.repl_destinations);
     return v;
   }
 }
@@ -628,6 +798,31 @@ function toListed(r: Row): ListedVersion & { seq: number } {
     l.checksumType = c.type;
   }
   return l;
+}
+
+function toTask(r: Row): ReplicationTask {
+  const t: ReplicationTask = {
+    id: r.id,
+    bucket: r.bucket,
+    key: r.key,
+    versionId: r.version_id,
+    destination: r.destination,
+    ruleId: r.rule_id,
+    op: r.op,
+    status: r.status,
+    createdAt: r.created_at,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    size: r.size,
+    rtc: r.rtc === 1,
+    metrics: r.metrics === 1,
+  };
+  if (r.storage_class) t.storageClass = r.storage_class;
+  if (r.batch_job) t.batchJob = r.batch_job;
+  if (r.last_error) t.lastError = r.last_error;
+  if (r.failure_reason) t.failureReason = r.failure_reason;
+  if (r.progress) t.progress = r.progress;
+  return t;
 }
 
 function toPart(r: Row): PartRecord {

@@ -1,0 +1,159 @@
+/**
+ * The replication workers. Per region, tasks are claimed from the outbox as soon as the commit
+ * that recorded them is durable (the store signals it) and on a timer for retries, with at most
+ * `replicationConcurrency` copies in flight. Versions of one key reach a destination in order:
+ * a task starts only when no earlier task of its (bucket, key, destination) is pending or in
+ * flight. Every task ends done (deleted, version COMPLETED when all are) or FAILED with a
+ * reason; transient errors are retried with backoff, forever, visibly PENDING meanwhile.
+ */
+import type { App } from '../app.js';
+import type { Region } from '../region.js';
+import type { ReplicationTask, TaskOutcome } from '../storage/types.js';
+import { ReplicationFailure, retryDelay } from './failures.js';
+import type { ReplicationObserver } from './observer.js';
+import { targetFor } from './targets.js';
+
+/** How often each region looks for retries that have come due. */
+const POLL_MS = 250;
+
+interface RegionWorkers {
+  region: Region;
+  inflight: number;
+  pumping: boolean;
+  again: boolean;
+  timer: NodeJS.Timeout;
+}
+
+export class ReplicationEngine {
+  private readonly workers: RegionWorkers[] = [];
+  private readonly busy = new Set<string>();
+  private readonly running = new Set<Promise<void>>();
+  private stopping = false;
+
+  constructor(
+    private readonly app: App,
+    private readonly observer?: ReplicationObserver,
+  ) {}
+
+  start(): void {
+    for (const region of this.app.regions.values()) {
+      const w: RegionWorkers = {
+        region,
+        inflight: 0,
+        pumping: false,
+        again: false,
+        timer: setInterval(() => void this.pump(w), POLL_MS),
+      };
+      w.timer.unref();
+      region.meta.onReplicationWork = () => void this.pump(w);
+      this.workers.push(w);
+      void this.pump(w);
+    }
+  }
+
+  /** Stops claiming work and waits for copies in flight (they settle their tasks). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const w of this.workers) {
+      clearInterval(w.timer);
+      w.region.meta.onReplicationWork = undefined;
+    }
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async pump(w: RegionWorkers): Promise<void> {
+    if (this.stopping) return;
+    if (w.pumping) {
+      w.again = true;
+      return;
+    }
+    w.pumping = true;
+    try {
+      const capacity = () => this.app.config.replicationConcurrency - w.inflight;
+      while (capacity() > 0 && !this.stopping) {
+        const tasks = await w.region.meta.readyReplicationTasks(this.app.clock(), capacity() * 4);
+        let started = 0;
+        for (const t of tasks) {
+          if (capacity() <= 0) break;
+          const group = `${t.bucket}\u0000${t.key}\u0000${t.destination}`;
+          if (this.busy.has(group)) continue;
+          if (await w.region.meta.hasEarlierPendingTask(t)) continue;
+          this.busy.add(group);
+          w.inflight++;
+          started++;
+          const p = this.run(w, t).finally(() => {
+            this.busy.delete(group);
+            w.inflight--;
+            this.running.delete(p);
+            void this.pump(w);
+          });
+          this.running.add(p);
+        }
+        if (started === 0) break;
+      }
+    } catch (e) {
+      if (!this.app.closing) this.app.log.error({ region: w.region.name, err: (e as Error).message }, 'replication: claiming work failed');
+    } finally {
+      w.pumping = false;
+      if (w.again) {
+        w.again = false;
+        void this.pump(w);
+      }
+    }
+  }
+
+  private async run(w: RegionWorkers, t: ReplicationTask): Promise<void> {
+    const started = this.app.clock();
+    let outcome: TaskOutcome;
+    try {
+      await this.replicate(w, t);
+      outcome = { kind: 'done' };
+    } catch (e) {
+      if (e instanceof ReplicationFailure) {
+        outcome = { kind: 'failed', reason: e.reason, error: e.message };
+      } else {
+        outcome = { kind: 'retry', at: this.app.clock() + retryDelay(t.attempts), error: (e as Error).message ?? String(e) };
+      }
+    }
+    try {
+      await w.region.meta.settleReplicationTask(t, outcome);
+    } catch (e) {
+      // Not settled: the task is still pending and will be claimed again (writes are idempotent).
+      if (!this.app.closing) this.app.log.error({ task: t.id, err: (e as Error).message }, 'replication: settling a task failed');
+      return;
+    }
+    this.observer?.settled(t, outcome, started, this.app.clock());
+    if (outcome.kind === 'failed') {
+      this.app.log.warn({ bucket: t.bucket, key: t.key, versionId: t.versionId, destination: t.destination, reason: outcome.reason }, outcome.error);
+    }
+  }
+
+  private async replicate(w: RegionWorkers, t: ReplicationTask): Promise<void> {
+    const source = this.app.buckets.get(t.bucket);
+    const v = source ? await source.region.meta.getVersion(t.bucket, t.key, t.versionId) : undefined;
+    // The version was deleted by version id before it replicated: nothing is left to copy.
+    if (!source || !v) return;
+    // A site that cannot be asked throws SiteUnavailable: transient, retried.
+    const d = await this.app.destinations.resolve(t.destination);
+    if (!d) throw new ReplicationFailure('DstBucketNotFound', `destination bucket ${t.destination} does not exist here or at any configured site`);
+    const versioning = await this.app.destinations.versioning(d);
+    if (versioning === undefined) throw new ReplicationFailure('DstBucketNotFound', `destination bucket ${t.destination} does not exist`);
+    if (versioning !== 'Enabled') {
+      throw new ReplicationFailure('DstBucketUnversioned', `destination bucket ${t.destination} does not have versioning enabled`);
+    }
+    const target = targetFor(this.app, d);
+    switch (t.op) {
+      case 'object': {
+        const progress = {
+          saved: t.progress,
+          save: (p: string | undefined) => w.region.meta.settleReplicationTask(t, { kind: 'progress', progress: p ?? '' }),
+        };
+        return target.writeVersion(source, v, t.storageClass, progress);
+      }
+      case 'delete-marker':
+        return target.writeDeleteMarker(v);
+      case 'metadata':
+        return target.writeTags(v);
+    }
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Replication to a bucket on another xregion site, over its S3 API. Replicas are ordinary
+ * PutObject / multipart / DeleteObject / PutObjectTagging requests that carry replication
+ * headers (the source's version id, Last-Modified and owner); the destination accepts them
+ * only from a principal allowed to replicate into the bucket (api/s3/replica.ts).
+ * Large objects keep their part boundaries, and a multipart copy resumes from its last part.
+ */
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3ServiceException,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import type { BucketEntry } from '../objects/buckets.js';
+import { openRange, readRange } from '../objects/data.js';
+import { REPLICA_HEADERS } from './protocol.js';
+import type { ObjectMeta, PartRecord, VersionRecord } from '../storage/types.js';
+import { ReplicationFailure } from './failures.js';
+import { asUnavailable, type Destination } from './sites.js';
+import type { ReplicationTarget, TaskProgress } from './targets.js';
+
+/** Adds raw headers to an SDK command (the SDK has no parameter for ours). */
+function withHeaders<C>(cmd: C, headers: Record<string, string | undefined>): C {
+  // The middleware API is typed per command; this one only touches the HTTP request's headers.
+  const stack = (cmd as unknown as { middlewareStack: { add(mw: unknown, opts: { step: string; name: string }): void } }).middlewareStack;
+  stack.add(
+    (next: (a: unknown) => Promise<unknown>) => async (args: { request: { headers: Record<string, string> } }) => {
+      for (const [k, v] of Object.entries(headers)) if (v !== undefined) args.request.headers[k] = v;
+      return next(args);
+    },
+    { step: 'build', name: 'xregionReplicaHeaders' },
+  );
+  return cmd;
+}
+
+function metaHeaders(m: ObjectMeta): Record<string, string | undefined> {
+  const h: Record<string, string | undefined> = {
+    'content-type': m.contentType,
+    'content-encoding': m.contentEncoding,
+    'content-disposition': m.contentDisposition,
+    'content-language': m.contentLanguage,
+    'cache-control': m.cacheControl,
+    expires: m.expires,
+    'x-amz-website-redirect-location': m.websiteRedirectLocation,
+  };
+  for (const [k, v] of Object.entries(m.user)) h[`x-amz-meta-${k}`] = v;
+  return h;
+}
+
+function tagging(v: VersionRecord): string | undefined {
+  if (!v.tags.length) return undefined;
+  return v.tags.map(([k, val]) => `${encodeURIComponent(k)}=${encodeURIComponent(val)}`).join('&');
+}
+
+function replicaHeaders(v: VersionRecord): Record<string, string> {
+  return {
+    [REPLICA_HEADERS.versionId]: v.versionId,
+    [REPLICA_HEADERS.lastModified]: String(v.lastModified),
+    [REPLICA_HEADERS.owner]: v.owner,
+  };
+}
+
+interface MultipartProgress {
+  uploadId: string;
+  done: Array<{ n: number; etag: string }>;
+}
+
+export class RemoteTarget implements ReplicationTarget {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(d: Extract<Destination, { kind: 'remote' }>) {
+    this.client = d.site.client(d.region);
+    this.bucket = d.name;
+  }
+
+  private async exists(v: VersionRecord): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: v.key, VersionId: v.versionId }));
+      return true;
+    } catch (e) {
+      if (e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 404 || e.$metadata.httpStatusCode === 405)) return false;
+      throw mapError(e, 'DstPutObjectNotPermitted');
+    }
+  }
+
+  async writeVersion(source: BucketEntry, v: VersionRecord, storageClass: string | undefined, progress: TaskProgress): Promise<void> {
+    if (await this.exists(v)) return;
+    const headers = {
+      ...metaHeaders(v.meta),
+      ...replicaHeaders(v),
+      'x-amz-storage-class': storageClass ?? v.storageClass,
+      'x-amz-tagging': tagging(v),
+    };
+    if (v.data.kind === 'parts') return this.writeMultipart(source, v, v.data.parts, headers, progress);
+    const body = v.size > 0 ? readRange(source.region.blobs, v.data, 0, v.size - 1) : Buffer.alloc(0);
+    const checksum = v.checksum ? { [`x-amz-checksum-${v.checksum.algorithm.toLowerCase()}`]: v.checksum.value } : {};
+    try {
+      await this.client.send(
+        withHeaders(new PutObjectCommand({ Bucket: this.bucket, Key: v.key, Body: body as Readable | Buffer, ContentLength: v.size }), {
+          ...headers,
+          ...checksum,
+        }),
+      );
+    } catch (e) {
+      throw mapError(e, 'DstPutObjectNotPermitted');
+    }
+  }
+
+  private async writeMultipart(
+    source: BucketEntry,
+    v: VersionRecord,
+    parts: PartRecord[],
+    headers: Record<string, string | undefined>,
+    progress: TaskProgress,
+  ): Promise<void> {
+    let state: MultipartProgress | undefined = progress.saved ? (JSON.parse(progress.saved) as MultipartProgress) : undefined;
+    const composite = v.checksum?.type === 'COMPOSITE' ? v.checksum.algorithm : undefined;
+    const fullObject = v.checksum?.type === 'FULL_OBJECT' ? v.checksum.algorithm : undefined;
+    const algorithm = composite ?? fullObject;
+    if (!state) {
+      let uploadId: string | undefined;
+      try {
+        const created = await this.client.send(
+          withHeaders(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: v.key }), {
+            ...headers,
+            'x-amz-checksum-algorithm': algorithm,
+            'x-amz-checksum-type': v.checksum?.type,
+          }),
+        );
+        uploadId = created.UploadId!;
+      } catch (e) {
+        throw mapError(e, 'DstMultipartInitNotPermitted');
+      }
+      state = { uploadId, done: [] };
+      await progress.save(JSON.stringify(state));
+    }
+    const done = new Map(state.done.map((p) => [p.n, p.etag]));
+    for (const p of parts) {
+      if (done.has(p.partNumber)) continue;
+      const body = p.size > 0 ? openRange(source.region.blobs, { kind: 'parts', parts: [p] }, 0, p.size - 1) : Buffer.alloc(0);
+      const partChecksum = p.checksum && algorithm ? { [`x-amz-checksum-${algorithm.toLowerCase()}`]: p.checksum.value } : {};
+      try {
+        const r = await this.client.send(
+          withHeaders(
+            new UploadPartCommand({
+              Bucket: this.bucket,
+              Key: v.key,
+              UploadId: state.uploadId,
+              PartNumber: p.partNumber,
+              Body: body as Readable | Buffer,
+              ContentLength: p.size,
+            }),
+            partChecksum,
+          ),
+        );
+        done.set(p.partNumber, r.ETag!.replace(/"/g, ''));
+      } catch (e) {
+        if (isNoSuchUpload(e)) return this.restart(source, v, parts, headers, progress);
+        throw mapError(e, 'DstMultipartPartUploadNotPermitted');
+      }
+      state.done.push({ n: p.partNumber, etag: done.get(p.partNumber)! });
+      // After every part: a restart resumes here instead of starting over.
+      await progress.save(JSON.stringify(state));
+    }
+    try {
+      await this.client.send(
+        withHeaders(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: v.key,
+            UploadId: state.uploadId,
+            MultipartUpload: {
+              Parts: parts.map((p) => {
+                const part: Record<string, unknown> = { PartNumber: p.partNumber, ETag: `"${done.get(p.partNumber)}"` };
+                if (composite && p.checksum) part[`Checksum${composite}`] = p.checksum.value;
+                return part as { PartNumber: number; ETag: string };
+              }),
+            },
+          }),
+          replicaHeaders(v),
+        ),
+      );
+    } catch (e) {
+      if (isNoSuchUpload(e)) {
+        // Completed by an earlier attempt whose answer was lost, or aborted at the destination.
+        if (await this.exists(v)) return;
+        return this.restart(source, v, parts, headers, progress);
+      }
+      throw mapError(e, 'DstMultipartCompleteNotPermitted');
+    }
+  }
+
+  private async restart(
+    source: BucketEntry,
+    v: VersionRecord,
+    parts: PartRecord[],
+    headers: Record<string, string | undefined>,
+    progress: TaskProgress,
+  ): Promise<void> {
+    await progress.save(undefined);
+    return this.writeMultipart(source, v, parts, headers, { save: progress.save });
+  }
+
+  async writeDeleteMarker(v: VersionRecord): Promise<void> {
+    try {
+      await this.client.send(withHeaders(new DeleteObjectCommand({ Bucket: this.bucket, Key: v.key }), replicaHeaders(v)));
+    } catch (e) {
+      throw mapError(e, 'DstDelObjNotPermitted');
+    }
+  }
+
+  async writeTags(v: VersionRecord): Promise<void> {
+    try {
+      await this.client.send(
+        withHeaders(
+          new PutObjectTaggingCommand({
+            Bucket: this.bucket,
+            Key: v.key,
+            VersionId: v.versionId,
+            Tagging: { TagSet: v.tags.map(([Key, Value]) => ({ Key, Value })) },
+          }),
+          { [REPLICA_HEADERS.sync]: 'true' },
+        ),
+      );
+    } catch (e) {
+      if (e instanceof S3ServiceException && (e.name === 'NoSuchVersion' || e.name === 'NoSuchKey')) {
+        throw new ReplicationFailure('DstVersionNotFound', `version ${v.versionId} of ${v.key} is not in ${this.bucket}`);
+      }
+      throw mapError(e, 'DstPutTaggingNotPermitted');
+    }
+  }
+}
+
+function isNoSuchUpload(e: unknown): boolean {
+  return e instanceof S3ServiceException && e.name === 'NoSuchUpload';
+}
+
+/**
+ * A destination's answer as a task outcome: a missing bucket, an unversioned bucket or a
+ * refusal are permanent (FAILED with AWS's reason); anything else from the destination that is
+ * not a server error is permanent too (it will not change by retrying), named after the step.
+ * Server errors and network failures are transient.
+ */
+function mapError(e: unknown, refusedReason: string): Error {
+  if (!(e instanceof S3ServiceException)) return asUnavailable(e);
+  const status = e.$metadata.httpStatusCode ?? 0;
+  if (status >= 500 || status === 0 || e.name === 'SlowDown') return asUnavailable(e);
+  if (e.name === 'NoSuchBucket') return new ReplicationFailure('DstBucketNotFound', e.message);
+  if (e.name === 'InvalidBucketState') return new ReplicationFailure('DstBucketUnversioned', e.message);
+  return new ReplicationFailure(refusedReason, `${e.name}: ${e.message}`);
+}
