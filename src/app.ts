@@ -9,6 +9,8 @@ import { closeRegion, openRegion, type Region } from './region.js';
 import type { IdentityLookup, SigningIdentity } from './http/sigv4/verify.js';
 import { DestinationResolver } from './replication/sites.js';
 import { ReplicationEngine } from './replication/engine.js';
+import { startBatchJobs, stopBatchJobs } from './replication/batch-runner.js';
+import { ReplicationMetrics } from './metrics/replication-metrics.js';
 
 export interface App {
   readonly config: Config;
@@ -23,6 +25,7 @@ export interface App {
   closing: boolean;
   /** The replication workers (started by openApp). */
   replication?: ReplicationEngine;
+  metrics?: ReplicationMetrics;
 }
 
 export async function openApp(config: Config, log: Logger, clock: () => number = Date.now): Promise<App> {
@@ -37,8 +40,10 @@ export async function openApp(config: Config, log: Logger, clock: () => number =
   const destinations = new DestinationResolver(buckets, config.sites, clock);
   const app: App = { config, regions, buckets, identities: (id) => byKey.get(id), destinations, clock, log, closing: false };
   sweepOrphansInBackground(app, clock());
-  app.replication = new ReplicationEngine(app);
+  app.metrics = new ReplicationMetrics(app);
+  app.replication = new ReplicationEngine(app, app.metrics);
   app.replication.start();
+  startBatchJobs(app); // S3 Batch Replication jobs run in the background (src/replication/batch-runner.ts)
   return app;
 }
 
@@ -62,6 +67,8 @@ function sweepOrphansInBackground(app: App, startedAt: number): void {
 
 export async function closeApp(app: App): Promise<void> {
   app.closing = true;
+  await stopBatchJobs(app); // S3 Batch Replication jobs (src/replication/batch-runner.ts)
   await app.replication?.stop();
+  app.metrics?.stop();
   for (const r of app.regions.values()) await closeRegion(r);
 }

@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { closeApp, openApp } from '../app.js';
 import { ConfigError, DEFAULT_CONFIG, readConfigFile, resolveConfig, type Config } from '../config/config.js';
 import { startServer } from '../http/server.js';
+import { registerReplicationCommands } from './replication-commands.js';
+import { registerBatchCommands } from '../replication/batch-cli.js';
 
 const VERSION = '0.1.0';
 
@@ -132,5 +134,8 @@ program
       throw e;
     }
   });
+
+registerReplicationCommands(program);
+registerBatchCommands(program);
 
 await program.parseAsync(process.argv);

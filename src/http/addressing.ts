@@ -67,7 +67,12 @@ export function resolveTarget(url: string, host: string | undefined, domains: re
   const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
   if (!rawPath.startsWith('/')) throw invalidUri();
   const query = parseQuery(rawQuery);
-  const vhost = bucketFromHost(host, domains);
+  let vhost = bucketFromHost(host, domains);
+  // S3 Control (/v20180820/...) names the account, not a bucket, in its host:
+  // <account-id>[.s3-control[.region]].<domain> or s3-control[.region].<domain>.
+  if (vhost !== undefined && rawPath.startsWith('/v20180820/') && /^(\d{12}(\.s3-control(\.[a-z0-9-]+)?)?|s3-control(\.[a-z0-9-]+)?)$/.test(vhost)) {
+    vhost = undefined;
+  }
   if (vhost !== undefined) {
     const key = rawPath.length > 1 ? decode(rawPath.slice(1)) : undefined;
     return { bucket: vhost, key, virtualHost: true, rawPath, rawQuery, query };

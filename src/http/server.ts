@@ -15,6 +15,9 @@ import { verifyRequest } from './sigv4/verify.js';
 import { dispatchS3 } from '../api/s3/router.js';
 import type { S3Call } from '../api/s3/call.js';
 
+/** How long a stopping server lets requests in flight finish. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Request bodies nobody read (a rejected upload) are drained up to this much, then cut. */
 const MAX_DRAIN = 16 * 1024 * 1024;
 
@@ -63,8 +66,21 @@ export async function startServer(app: App): Promise<RunningServer> {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Requests in flight get a moment to finish; then their connections are cut so that a
+        // stop never hangs on a client that keeps a connection open.
+        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
       }),
   };
+}
+
+/**
+ * Prometheus scrapes GET /metrics (or /_xregion/metrics) without credentials. A signed GET
+ * /metrics is still ListObjects of a bucket named "metrics".
+ */
+function isMetricsScrape(req: IncomingMessage, rawPath: string, rawQuery: string): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  if (rawPath !== '/metrics' && rawPath !== '/_xregion/metrics') return false;
+  return req.headers.authorization === undefined && !rawQuery.includes('X-Amz-Signature');
 }
 
 function errorBody(code: string, message: string): string {
@@ -83,6 +99,11 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
     if (app.closing) throw new S3Error('ServiceUnavailable', 503, 'Please reduce your request rate.');
     const target = resolveTarget(req.url ?? '/', req.headers.host, app.config.domains);
     resource = target.rawPath;
+    if (isMetricsScrape(req, target.rawPath, target.rawQuery) && app.metrics) {
+      const registry = app.metrics.registry;
+      await send(res, { status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }, isHead);
+      return;
+    }
     const now = app.clock();
     const auth = verifyRequest(
       { method: req.method ?? 'GET', rawPath: target.rawPath, rawQuery: target.rawQuery, headers: req.headers },

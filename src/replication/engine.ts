@@ -13,6 +13,9 @@ import { ReplicationFailure, retryDelay } from './failures.js';
 import type { ReplicationObserver } from './observer.js';
 import { targetFor } from './targets.js';
 
+/** How long stopping waits for copies in flight. */
+const STOP_GRACE_MS = 3000;
+
 /** How often each region looks for retries that have come due. */
 const POLL_MS = 250;
 
@@ -51,14 +54,25 @@ export class ReplicationEngine {
     }
   }
 
-  /** Stops claiming work and waits for copies in flight (they settle their tasks). */
+  /**
+   * Stops claiming work and gives copies in flight a moment to settle their tasks. A copy that
+   * does not finish in time leaves its task pending; it is replayed after the restart, and
+   * replica writes are idempotent by version id.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const w of this.workers) {
       clearInterval(w.timer);
       w.region.meta.onReplicationWork = undefined;
     }
-    await Promise.allSettled([...this.running]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, STOP_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private async pump(w: RegionWorkers): Promise<void> {

@@ -34,6 +34,8 @@ function makeSite(config: SiteConfig): Site {
           credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
           // Replication retries on its own schedule; checksums it sends are the source's own.
           maxAttempts: 1,
+          // A site that does not answer is a transient failure, not a hung worker.
+          requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
           requestChecksumCalculation: 'WHEN_REQUIRED',
           responseChecksumValidation: 'WHEN_REQUIRED',
         });

@@ -129,7 +129,9 @@ export type TaskOutcome =
 
 /** What a bucket's replication looks like now (for status reports and metrics). */
 export interface ReplicationBacklog {
-  pending: Array<Pick<ReplicationTask, 'destination' | 'ruleId' | 'op' | 'size' | 'createdAt' | 'attempts' | 'lastError' | 'rtc' | 'metrics' | 'bucket'>>;
+  pending: Array<
+    Pick<ReplicationTask, 'id' | 'bucket' | 'key' | 'destination' | 'ruleId' | 'op' | 'size' | 'createdAt' | 'attempts' | 'lastError' | 'rtc' | 'metrics'>
+  >;
   failed: ReplicationTask[];
 }
 
@@ -277,6 +279,41 @@ export interface MetadataStore {
   /** True if any version or part refers to the blob (used to sweep orphans at start). */
   isBlobReferenced(blobId: string): Promise<boolean>;
   close(): Promise<void>;
+
+  // --- S3 Batch Replication jobs (src/replication/batch*.ts), kept in the job's region ---
+  /** Inserts a job unless the account already has one with its client token; returns the stored job. */
+  putNewJob(job: JobRecord): Promise<JobRecord>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  /** Jobs newest first (created_at, id descending), after a position, optionally filtered. */
+  listJobs(q: JobQuery): Promise<JobRecord[]>;
+  /** Compare-and-set of a job's status and state: false when its status is no longer `expect`. */
+  updateJob(id: string, expect: string, status: string, state: string): Promise<boolean>;
+  setJobPriority(id: string, priority: number): Promise<boolean>;
+  /** Appends tasks to a job (its manifest, in chunks). */
+  addJobTasks(jobId: string, tasks: JobTaskInput[]): Promise<void>;
+  /** Removes every task of a job (a Preparing step that starts over after a crash). */
+  clearJobTasks(jobId: string): Promise<void>;
+  jobTasks(jobId: string, status: JobTaskStatus, afterSeq: number, limit: number): Promise<JobTask[]>;
+  jobTaskCounts(jobId: string): Promise<JobTaskCounts>;
+  /**
+   * One transaction: drops earlier FAILED outbox rows of the version for the destinations being
+   * re-driven, records the job's replication tasks (batchJob set), marks the version PENDING and
+   * the job task running. False (nothing done) when the version no longer exists.
+   */
+  startJobTask(jobId: string, seq: number, versionId: string, tasks: ReplicationTaskInput[]): Promise<boolean>;
+  /** Ends a queued or running task without (more) replication work. */
+  finishJobTask(jobId: string, seq: number, outcome: JobTaskOutcome): Promise<void>;
+  /**
+   * Running tasks whose outbox rows (batch_job = jobId) are all gone become succeeded; those
+   * with none pending and one failed become failed with its failure reason. Returns how many
+   * were settled.
+   */
+  settleJobTasks(jobId: string, limit: number): Promise<number>;
+  /**
+   * Versions in (key asc, oldest first) order, the order replication writes them, with what
+   * batch filters need, after a (key, seq) position.
+   */
+  scanVersionFacts(bucket: string, prefix: string, after: { key: string; seq: number } | undefined, limit: number): Promise<BatchVersionFacts[]>;
 }
 
 export interface BlobWriter {
@@ -306,4 +343,74 @@ export interface BlobStore {
   /** Removes blob files older than `before` that nothing references (left by a crash). */
   sweepOrphans(isReferenced: (blobId: string) => Promise<boolean>, before: number): Promise<number>;
   close(): Promise<void>;
+}
+
+// --- S3 Batch Replication jobs ---
+
+/** A Batch Operations job as stored: its definition and progress are JSON the store does not read. */
+export interface JobRecord {
+  id: string;
+  account: string;
+  status: string;
+  priority: number;
+  createdAt: number;
+  clientToken: string;
+  /** Digest of the CreateJob request, to tell a retry from a different request with the token. */
+  requestHash: string;
+  spec: string;
+  state: string;
+}
+
+export interface JobQuery {
+  account?: string;
+  statuses?: string[];
+  after?: { createdAt: number; id: string };
+  limit: number;
+}
+
+export type JobTaskStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobTaskInput {
+  seq: number;
+  bucket: string;
+  key: string;
+  /** Absent when the manifest names no version: the latest, resolved when the task starts. */
+  versionId?: string;
+}
+
+export interface JobTask extends JobTaskInput {
+  status: JobTaskStatus;
+  errorCode?: string;
+  httpStatus?: number;
+  message?: string;
+}
+
+export interface JobTaskOutcome {
+  status: 'succeeded' | 'failed';
+  errorCode?: string;
+  httpStatus: number;
+  message: string;
+}
+
+export interface JobTaskCounts {
+  total: number;
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** A version with its creation facts, for Batch Replication's manifest filters. */
+export interface BatchVersionFacts {
+  seq: number;
+  key: string;
+  versionId: string;
+  isLatest: boolean;
+  isDeleteMarker: boolean;
+  size: number;
+  lastModified: number;
+  storageClass: string;
+  tags: Tags;
+  replicationStatus?: ReplicationStatus;
+  isReplica: boolean;
 }

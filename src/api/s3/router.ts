@@ -31,8 +31,12 @@ import {
 } from './tagging.js';
 import { getBucketVersioning, putBucketVersioning } from './versioning.js';
 import { deleteBucketReplication, getBucketReplication, putBucketReplication } from './replication.js';
+import { dispatchS3Control, isS3ControlCall } from '../s3control/router.js';
+import { dispatchAdmin } from '../admin/replication.js';
 
 type Routes = Partial<Record<string, Handler>>;
+
+const ADMIN_PREFIX = '_xregion';
 
 /** Bucket operations by sub-resource, per method. '' is the operation without a sub-resource. */
 const BUCKET_ROUTES: Record<string, Routes> = {
@@ -100,6 +104,10 @@ function pick(routes: Routes | undefined, call: S3Call): Handler | undefined {
 const REGION_FREE = new Set<Handler>([createBucket, getBucketLocation]);
 
 export async function dispatchS3(call: S3Call): Promise<S3Response> {
+  // S3 Control (Batch Replication jobs, /v20180820/...): src/api/s3control/router.ts.
+  if (isS3ControlCall(call)) return dispatchS3Control(call);
+  // The admin endpoints: no bucket name can start with '_'.
+  if (call.bucketName === ADMIN_PREFIX && !call.virtualHost) return dispatchAdmin(call);
   let handler: Handler | undefined;
   if (call.bucketName === undefined) {
     handler = call.method === 'GET' ? listBuckets : undefined;
@@ -110,7 +118,30 @@ export async function dispatchS3(call: S3Call): Promise<S3Response> {
     throw Errors.methodNotAllowed(call.method, call.key === undefined ? (call.bucketName ? 'BUCKET' : 'SERVICE') : 'OBJECT');
   }
   if (call.bucketName !== undefined && !REGION_FREE.has(handler)) checkRegion(call);
+  if (call.bucketName !== undefined) checkExpectedOwner(call);
   return handler(call);
+}
+
+/**
+ * x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner for copies): a request
+ * meant for another account's bucket is refused with 403, whatever the operation.
+ */
+function checkExpectedOwner(call: S3Call): void {
+  const expected = header(call, 'x-amz-expected-bucket-owner');
+  const bucket = call.app.buckets.get(call.bucketName!);
+  if (expected !== undefined && bucket && bucket.record.owner !== expected) throw Errors.accessDenied();
+  const sourceExpected = header(call, 'x-amz-source-expected-bucket-owner');
+  const copySource = header(call, 'x-amz-copy-source');
+  if (sourceExpected !== undefined && copySource !== undefined) {
+    let name: string;
+    try {
+      name = decodeURIComponent(copySource.replace(/^\//, '').split('/')[0] ?? '');
+    } catch {
+      return; // CopyObject answers a malformed source itself
+    }
+    const src = call.app.buckets.get(name);
+    if (src && src.record.owner !== sourceExpected) throw Errors.accessDenied();
+  }
 }
 
 /**

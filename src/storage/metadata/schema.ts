@@ -126,5 +126,39 @@ export const MIGRATIONS: string[] = [
   -- changes replicate back).
   ALTER TABLE versions ADD COLUMN is_replica INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- S3 Batch Replication jobs (S3 Control CreateJob), in the region they were created in: the
+  -- job's definition (spec, the parsed request) and its progress (state) as JSON documents.
+  CREATE TABLE jobs (
+    id            TEXT PRIMARY KEY,
+    account       TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    priority      INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    client_token  TEXT NOT NULL,
+    request_hash  TEXT NOT NULL,
+    spec          TEXT NOT NULL,
+    state         TEXT NOT NULL
+  );
+  -- ClientRequestToken idempotency is per account.
+  CREATE UNIQUE INDEX jobs_by_token ON jobs (account, client_token);
+  CREATE INDEX jobs_by_created ON jobs (created_at, id);
+
+  -- One row per task of a job (an object version of its manifest): queued, running (its outbox
+  -- rows carry batch_job = job_id), succeeded or failed (with the failure reason).
+  CREATE TABLE job_tasks (
+    job_id       TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    bucket       TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    version_id   TEXT,
+    status       TEXT NOT NULL,
+    error_code   TEXT,
+    http_status  INTEGER,
+    message      TEXT,
+    PRIMARY KEY (job_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX job_tasks_by_status ON job_tasks (job_id, status, seq);
+  `,
 ];
 

@@ -40,6 +40,7 @@ import type {
   VersionRecord,
   VersioningState,
 } from '../types.js';
+import type { BatchVersionFacts, JobQuery, JobRecord, JobTask, JobTaskCounts, JobTaskInput, JobTaskOutcome, JobTaskStatus } from '../types.js';
 
 type Row = Record<string, any>;
 
@@ -145,10 +146,10 @@ export class SqliteMetadataStore implements MetadataStore {
       setReplStatus: d.prepare('UPDATE versions SET repl_status = ? WHERE bucket = ? AND key = ? AND version_id = ?'),
       maxTaskId: d.prepare('SELECT max(id) FROM repl_tasks').pluck(),
       pendingBacklogAll: d.prepare(
-        `SELECT bucket, destination, rule_id, op, size, created_at, attempts, last_error, rtc, metrics FROM repl_tasks WHERE status = 'pending'`,
+        `SELECT id, bucket, key, destination, rule_id, op, size, created_at, attempts, last_error, rtc, metrics FROM repl_tasks WHERE status = 'pending'`,
       ),
       pendingBacklog: d.prepare(
-        `SELECT bucket, destination, rule_id, op, size, created_at, attempts, last_error, rtc, metrics FROM repl_tasks
+        `SELECT id, bucket, key, destination, rule_id, op, size, created_at, attempts, last_error, rtc, metrics FROM repl_tasks
          WHERE status = 'pending' AND bucket = ?`,
       ),
       failedBacklogAll: d.prepare(`SELECT * FROM repl_tasks WHERE status = 'failed' ORDER BY id`),
@@ -688,6 +689,8 @@ export class SqliteMetadataStore implements MetadataStore {
     const failed = (bucket === undefined ? this.st.failedBacklogAll.all() : this.st.failedBacklog.all(bucket)) as Row[];
     return {
       pending: pending.map((r) => ({
+        id: r.id,
+        key: r.key,
         bucket: r.bucket,
         destination: r.destination,
         ruleId: r.rule_id,
@@ -748,6 +751,242 @@ export class SqliteMetadataStore implements MetadataStore {
     if (r.repl_destinations) v.replicationDestinations = JSON.parse(r.repl_destinations);
     return v;
   }
+
+  // --- S3 Batch Replication jobs (src/replication/batch*.ts) ----------------------------------
+
+  private jobStatements?: ReturnType<SqliteMetadataStore['prepareJobStatements']>;
+  private get jst(): ReturnType<SqliteMetadataStore['prepareJobStatements']> {
+    return (this.jobStatements ??= this.prepareJobStatements());
+  }
+
+  private prepareJobStatements() {
+    const d = this.db;
+    return {
+      insertJob: d.prepare(
+        `INSERT INTO jobs (id, account, status, priority, created_at, client_token, request_hash, spec, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      jobByToken: d.prepare('SELECT * FROM jobs WHERE account = ? AND client_token = ?'),
+      getJob: d.prepare('SELECT * FROM jobs WHERE id = ?'),
+      updateJob: d.prepare('UPDATE jobs SET status = ?, state = ? WHERE id = ? AND status = ?'),
+      setPriority: d.prepare('UPDATE jobs SET priority = ? WHERE id = ?'),
+      insertTask: d.prepare(`INSERT INTO job_tasks (job_id, seq, bucket, key, version_id, status) VALUES (?, ?, ?, ?, ?, 'queued')`),
+      clearTasks: d.prepare('DELETE FROM job_tasks WHERE job_id = ?'),
+      getTask: d.prepare('SELECT * FROM job_tasks WHERE job_id = ? AND seq = ?'),
+      tasksByStatus: d.prepare('SELECT * FROM job_tasks WHERE job_id = ? AND status = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      taskCounts: d.prepare('SELECT status, count(*) AS n FROM job_tasks WHERE job_id = ? GROUP BY status'),
+      runTask: d.prepare(`UPDATE job_tasks SET status = 'running', version_id = ? WHERE job_id = ? AND seq = ?`),
+      endTask: d.prepare('UPDATE job_tasks SET status = ?, error_code = ?, http_status = ?, message = ? WHERE job_id = ? AND seq = ?'),
+      dropFailed: d.prepare(
+        `DELETE FROM repl_tasks WHERE bucket = ? AND key = ? AND version_id = ? AND destination = ? AND status = 'failed'
+           AND (batch_job IS NULL OR batch_job <> ?)`,
+      ),
+      setDestinations: d.prepare('UPDATE versions SET repl_destinations = ? WHERE bucket = ? AND key = ? AND version_id = ?'),
+      jobOutbox: d.prepare(
+        `SELECT sum(status = 'pending') AS pending, sum(status = 'failed') AS failed FROM repl_tasks
+         WHERE bucket = ? AND key = ? AND version_id = ? AND batch_job = ?`,
+      ),
+      jobOutboxFailure: d.prepare(
+        `SELECT failure_reason, last_error FROM repl_tasks
+         WHERE bucket = ? AND key = ? AND version_id = ? AND batch_job = ? AND status = 'failed' ORDER BY id LIMIT 1`,
+      ),
+      factsOfKeyAfter: d.prepare(
+        `SELECT ${FACT_COLUMNS} FROM versions WHERE bucket = ? AND key = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
+    };
+  }
+
+  async putNewJob(job: JobRecord): Promise<JobRecord> {
+    return this.write(() => {
+      const existing = this.jst.jobByToken.get(job.account, job.clientToken) as Row | undefined;
+      if (existing) return toJob(existing);
+      this.jst.insertJob.run(job.id, job.account, job.status, job.priority, job.createdAt, job.clientToken, job.requestHash, job.spec, job.state);
+      return job;
+    });
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const r = this.jst.getJob.get(id) as Row | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
+  async listJobs(q: JobQuery): Promise<JobRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.account !== undefined) {
+      where.push('account = ?');
+      args.push(q.account);
+    }
+    if (q.statuses && q.statuses.length > 0) {
+      where.push(`status IN (${q.statuses.map(() => '?').join(', ')})`);
+      args.push(...q.statuses);
+    }
+    if (q.after) {
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      args.push(q.after.createdAt, q.after.createdAt, q.after.id);
+    }
+    const sql = `SELECT * FROM jobs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(toJob);
+  }
+
+  async updateJob(id: string, expect: string, status: string, state: string): Promise<boolean> {
+    return this.write(() => this.jst.updateJob.run(status, state, id, expect).changes === 1);
+  }
+
+  async setJobPriority(id: string, priority: number): Promise<boolean> {
+    return this.write(() => this.jst.setPriority.run(priority, id).changes === 1);
+  }
+
+  async addJobTasks(jobId: string, tasks: JobTaskInput[]): Promise<void> {
+    if (tasks.length === 0) return;
+    await this.write(() => {
+      for (const t of tasks) this.jst.insertTask.run(jobId, t.seq, t.bucket, t.key, t.versionId ?? null);
+    });
+  }
+
+  async clearJobTasks(jobId: string): Promise<void> {
+    await this.write(() => {
+      this.jst.clearTasks.run(jobId);
+    });
+  }
+
+  async jobTasks(jobId: string, status: JobTaskStatus, afterSeq: number, limit: number): Promise<JobTask[]> {
+    return (this.jst.tasksByStatus.all(jobId, status, afterSeq, limit) as Row[]).map(toJobTask);
+  }
+
+  async jobTaskCounts(jobId: string): Promise<JobTaskCounts> {
+    const c: JobTaskCounts = { total: 0, queued: 0, running: 0, succeeded: 0, failed: 0 };
+    for (const r of this.jst.taskCounts.all(jobId) as Array<{ status: JobTaskStatus; n: number }>) {
+      c[r.status] = r.n;
+      c.total += r.n;
+    }
+    return c;
+  }
+
+  async startJobTask(jobId: string, seq: number, versionId: string, tasks: ReplicationTaskInput[]): Promise<boolean> {
+    return this.write(() => {
+      const jt = this.jst.getTask.get(jobId, seq) as Row | undefined;
+      if (!jt) return false;
+      if (jt.status !== 'queued') return true;
+      const { bucket, key } = jt as { bucket: string; key: string };
+      const v = this.st.byId.get(bucket, key, versionId) as Row | undefined;
+      if (!v) return false;
+      for (const t of tasks) this.jst.dropFailed.run(bucket, key, versionId, t.destination, jobId);
+      this.insertTasks(bucket, key, versionId, v.size, tasks.map((t) => ({ ...t, batchJob: jobId })));
+      // Where the version was sent: later metadata changes follow it there (as for live replication).
+      const sent: Array<{ destination: string; ruleId: string }> = v.repl_destinations ? JSON.parse(v.repl_destinations) : [];
+      for (const t of tasks) {
+        const i = sent.findIndex((x) => x.destination === t.destination);
+        if (i >= 0) sent[i] = { destination: t.destination, ruleId: t.ruleId };
+        else sent.push({ destination: t.destination, ruleId: t.ruleId });
+      }
+      this.cache.invalidate(bucket, key);
+      if (sent.length) this.jst.setDestinations.run(JSON.stringify(sent), bucket, key, versionId);
+      if (tasks.length) this.st.setReplStatus.run('PENDING', bucket, key, versionId);
+      this.jst.runTask.run(versionId, jobId, seq);
+      return true;
+    });
+  }
+
+  async finishJobTask(jobId: string, seq: number, outcome: JobTaskOutcome): Promise<void> {
+    await this.write(() => {
+      this.jst.endTask.run(outcome.status, outcome.errorCode ?? null, outcome.httpStatus, outcome.message, jobId, seq);
+    });
+  }
+
+  async settleJobTasks(jobId: string, limit: number): Promise<number> {
+    // Looking first costs no write (nor fsync) when nothing has changed, which is most polls.
+    const settle = (apply: boolean): number => {
+      let n = 0;
+      for (const r of this.jst.tasksByStatus.all(jobId, 'running', -1, limit) as Row[]) {
+        const c = this.jst.jobOutbox.get(r.bucket, r.key, r.version_id, jobId) as { pending: number | null; failed: number | null };
+        if ((c.pending ?? 0) > 0) continue;
+        n++;
+        if (!apply) continue;
+        if ((c.failed ?? 0) > 0) {
+          const f = this.jst.jobOutboxFailure.get(r.bucket, r.key, r.version_id, jobId) as Row;
+          this.jst.endTask.run('failed', f.failure_reason ?? 'InternalError', null, f.last_error ?? f.failure_reason ?? '', jobId, r.seq);
+        } else {
+          this.jst.endTask.run('succeeded', null, 200, 'Successful', jobId, r.seq);
+        }
+      }
+      return n;
+    };
+    if (settle(false) === 0) return 0;
+    return this.write(() => settle(true));
+  }
+
+  private readonly factStatements = new Map<string, Database.Statement>();
+  async scanVersionFacts(
+    bucket: string,
+    prefix: string,
+    after: { key: string; seq: number } | undefined,
+    limit: number,
+  ): Promise<BatchVersionFacts[]> {
+    const out: BatchVersionFacts[] = [];
+    let from: ScanFrom | undefined;
+    if (after) {
+      for (const r of this.jst.factsOfKeyAfter.all(bucket, after.key, after.seq, limit) as Row[]) out.push(toFacts(r));
+      from = { key: after.key, inclusive: false };
+    }
+    if (out.length >= limit) return out;
+    const { lower, op, upper } = scanBounds(prefix, from);
+    const id = `${op}${upper !== undefined}`;
+    let stmt = this.factStatements.get(id);
+    if (!stmt) {
+      stmt = this.db.prepare(
+        `SELECT ${FACT_COLUMNS} FROM versions WHERE bucket = ? AND key ${op} ?${upper !== undefined ? ' AND key < ?' : ''}
+         ORDER BY key, seq LIMIT ?`,
+      );
+      this.factStatements.set(id, stmt);
+    }
+    const rest = limit - out.length;
+    const args: unknown[] = upper !== undefined ? [bucket, lower, upper, rest] : [bucket, lower, rest];
+    for (const r of stmt.all(...args) as Row[]) out.push(toFacts(r));
+    return out;
+  }
+}
+
+const FACT_COLUMNS = 'seq, key, version_id, is_latest, is_dm, size, last_modified, storage_class, tags, repl_status, is_replica';
+
+function toJob(r: Row): JobRecord {
+  return {
+    id: r.id,
+    account: r.account,
+    status: r.status,
+    priority: r.priority,
+    createdAt: r.created_at,
+    clientToken: r.client_token,
+    requestHash: r.request_hash,
+    spec: r.spec,
+    state: r.state,
+  };
+}
+
+function toJobTask(r: Row): JobTask {
+  const t: JobTask = { seq: r.seq, bucket: r.bucket, key: r.key, status: r.status };
+  if (r.version_id !== null) t.versionId = r.version_id;
+  if (r.error_code !== null) t.errorCode = r.error_code;
+  if (r.http_status !== null) t.httpStatus = r.http_status;
+  if (r.message !== null) t.message = r.message;
+  return t;
+}
+
+function toFacts(r: Row): BatchVersionFacts {
+  const f: BatchVersionFacts = {
+    seq: r.seq,
+    key: r.key,
+    versionId: r.version_id,
+    isLatest: r.is_latest === 1,
+    isDeleteMarker: r.is_dm === 1,
+    size: r.size,
+    lastModified: r.last_modified,
+    storageClass: r.storage_class,
+    tags: r.tags ? JSON.parse(r.tags) : [],
+    isReplica: r.is_replica === 1,
+  };
+  if (r.repl_status) f.replicationStatus = r.repl_status;
+  return f;
 }
 
 /** The lower and upper key bounds of a scan limited to a prefix and starting at a position. */

@@ -1,0 +1,160 @@
+/**
+ * The S3 Control API (`/v20180820/...`, the account in `x-amz-account-id`), as far as Batch
+ * Replication needs it: CreateJob, DescribeJob, ListJobs, UpdateJobStatus, UpdateJobPriority.
+ * Requests are signed for service "s3" like S3's; the job lives in the region the request was
+ * signed for. Errors are rendered the way S3 Control renders them (<ErrorResponse><Error>…).
+ * Any other S3 Control operation answers 501 NotImplemented.
+ */
+import { Errors, S3Error } from '../../errors.js';
+import type { S3Response } from '../../http/respond.js';
+import { parseXmlBody } from '../../http/xml.js';
+import { newHostId } from '../../objects/ids.js';
+import { createJob, describeJob, listJobs, updateJobPriority, updateJobStatus } from '../../replication/batch-jobs.js';
+import { JOB_STATUSES } from '../../replication/batch-model.js';
+import { documentBody, header, type S3Call } from '../s3/call.js';
+import { controlDocument, controlErrorXml, invalidRequest, jobDescriptorXml, jobListItemXml, parseCreateJob } from './jobs-xml.js';
+import { el } from '../../http/xml.js';
+
+export const S3CONTROL_PATH_PREFIX = '/v20180820/';
+
+/** The name S3 would give a path-style request for `/v20180820/...`. */
+const CONTROL_SEGMENT = 'v20180820';
+
+/**
+ * Whether a request is for S3 Control rather than S3: a path under /v20180820/ that is not
+ * addressed to a bucket by its Host, and either carries x-amz-account-id (every S3 Control
+ * operation does) or names no existing bucket "v20180820".
+ */
+export function isS3ControlCall(call: S3Call): boolean {
+  if (call.virtualHost || call.bucketName !== CONTROL_SEGMENT) return false;
+  const url = call.req.url ?? '';
+  if (!url.startsWith(S3CONTROL_PATH_PREFIX)) return false;
+  return header(call, 'x-amz-account-id') !== undefined || call.app.buckets.get(CONTROL_SEGMENT) === undefined;
+}
+
+function xmlResponse(root: string, inner: string): S3Response {
+  return { status: 200, headers: { 'content-type': 'application/xml' }, body: controlDocument(root, inner) };
+}
+
+/** All values of a query parameter (ListJobs repeats jobStatuses). */
+function queryAll(rawQuery: string, name: string): string[] {
+  const out: string[] = [];
+  for (const part of rawQuery.split('&')) {
+    const eq = part.indexOf('=');
+    const n = eq < 0 ? part : part.slice(0, eq);
+    if (decodeURIComponent(n) !== name) continue;
+    out.push(decodeURIComponent(eq < 0 ? '' : part.slice(eq + 1)));
+  }
+  return out;
+}
+
+function accountOf(call: S3Call): string {
+  const a = header(call, 'x-amz-account-id');
+  if (a === undefined || a === '') throw invalidRequest('The x-amz-account-id header is required');
+  if (!/^\d{12}$/.test(a)) throw invalidRequest('The x-amz-account-id header must be a 12-digit account id');
+  if (a !== call.accountId) throw Errors.accessDenied();
+  return a;
+}
+
+const JOB_ID = /^[a-zA-Z0-9\-_]{5,36}$/;
+
+function jobIdOf(raw: string): string {
+  const id = decodeURIComponent(raw);
+  if (!JOB_ID.test(id)) throw invalidRequest('The job id is not valid');
+  return id;
+}
+
+export async function dispatchS3Control(call: S3Call): Promise<S3Response> {
+  try {
+    return await route(call);
+  } catch (e) {
+    if (!(e instanceof S3Error)) throw e;
+    const body = call.method === 'HEAD' ? '' : controlErrorXml(e, call.requestId, newHostId());
+    return { status: e.status, headers: { 'content-type': 'application/xml', ...e.headers }, body };
+  }
+}
+
+async function route(call: S3Call): Promise<S3Response> {
+  const url = call.req.url ?? '';
+  const qi = url.indexOf('?');
+  const path = qi < 0 ? url : url.slice(0, qi);
+  const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
+  const parts = path.slice(S3CONTROL_PATH_PREFIX.length).split('/');
+  const m = call.method;
+  if (parts[0] === 'jobs') {
+    if (parts.length === 1) {
+      if (m === 'POST') return createJobHandler(call);
+      if (m === 'GET') return listJobsHandler(call, rawQuery);
+    } else if (parts.length === 2 && parts[1] !== '') {
+      if (m === 'GET') return describeJobHandler(call, jobIdOf(parts[1]!));
+    } else if (parts.length === 3 && parts[2] === 'status' && m === 'POST') {
+      return updateStatusHandler(call, jobIdOf(parts[1]!));
+    } else if (parts.length === 3 && parts[2] === 'priority' && m === 'POST') {
+      return updatePriorityHandler(call, jobIdOf(parts[1]!));
+    }
+  }
+  throw new S3Error(
+    'NotImplemented',
+    501,
+    `xregion serves the S3 Control operations of Batch Replication jobs only (CreateJob, DescribeJob, ListJobs, UpdateJobStatus, UpdateJobPriority); ${m} ${path} is not implemented.`,
+  );
+}
+
+async function createJobHandler(call: S3Call): Promise<S3Response> {
+  const account = accountOf(call);
+  const body = await documentBody(call, {});
+  const spec = parseCreateJob(parseXmlBody(body, 'CreateJobRequest'), account, call.auth.region);
+  const id = await createJob(call.app, spec);
+  return xmlResponse('CreateJobResult', el('JobId', id));
+}
+
+async function describeJobHandler(call: S3Call, id: string): Promise<S3Response> {
+  const job = await describeJob(call.app, call.auth.region, accountOf(call), id);
+  return xmlResponse('DescribeJobResult', jobDescriptorXml(job));
+}
+
+async function listJobsHandler(call: S3Call, rawQuery: string): Promise<S3Response> {
+  const account = accountOf(call);
+  const statuses = queryAll(rawQuery, 'jobStatuses');
+  for (const s of statuses) {
+    if (!(JOB_STATUSES as readonly string[]).includes(s)) {
+      throw new S3Error('InvalidRequestException', 400, `jobStatuses must be among ${JOB_STATUSES.join(', ')}`);
+    }
+  }
+  const maxRaw = call.query.get('maxResults');
+  let max = 1000;
+  if (maxRaw !== undefined) {
+    if (!/^\d+$/.test(maxRaw) || Number(maxRaw) > 1000) throw new S3Error('InvalidRequestException', 400, 'maxResults must be 0 to 1000');
+    max = Number(maxRaw) === 0 ? 1000 : Number(maxRaw);
+  }
+  const token = call.query.get('nextToken');
+  const { jobs, nextToken } = await listJobs(call.app, call.auth.region, account, statuses, token === '' ? undefined : token, max);
+  return xmlResponse('ListJobsResult', el('NextToken', nextToken) + `<Jobs>${jobs.map(jobListItemXml).join('')}</Jobs>`);
+}
+
+async function updateStatusHandler(call: S3Call, id: string): Promise<S3Response> {
+  const account = accountOf(call);
+  const requested = call.query.get('requestedJobStatus');
+  if (requested !== 'Ready' && requested !== 'Cancelled') {
+    throw new S3Error('BadRequestException', 400, 'requestedJobStatus must be Ready or Cancelled');
+  }
+  const reason = call.query.get('statusUpdateReason');
+  if (reason !== undefined && (reason.length < 1 || reason.length > 256)) {
+    throw new S3Error('BadRequestException', 400, 'statusUpdateReason must be 1 to 256 characters long');
+  }
+  const job = await updateJobStatus(call.app, call.auth.region, account, id, requested, reason);
+  return xmlResponse(
+    'UpdateJobStatusResult',
+    el('JobId', job.record.id) + el('Status', job.record.status) + el('StatusUpdateReason', job.state.statusUpdateReason),
+  );
+}
+
+async function updatePriorityHandler(call: S3Call, id: string): Promise<S3Response> {
+  const account = accountOf(call);
+  const raw = call.query.get('priority');
+  if (raw === undefined || !/^\d+$/.test(raw) || Number(raw) > 2147483647) {
+    throw new S3Error('BadRequestException', 400, 'priority must be an integer from 0 to 2147483647');
+  }
+  await updateJobPriority(call.app, call.auth.region, account, id, Number(raw));
+  return xmlResponse('UpdateJobPriorityResult', el('JobId', id) + el('Priority', Number(raw)));
+}
