@@ -72,7 +72,7 @@ function printStatus(s: StatusReport): void {
   }
   if (s.retrying.length) out.push('retrying:');
   for (const r of s.retrying) out.push(`  ${r.key} → ${r.destination}: ${r.attempts} attempt(s), last error: ${r.error ?? 'none'}`);
-  if (s.failed.length) out.push(`failed (${s.failed.length}):`);
+  if (s.failed.length) out.push(`failed (${s.failedTotal}${s.failedTotal > s.failed.length ? `, the oldest ${s.failed.length} listed` : ''}):`);
   for (const f of s.failed) out.push(`  ${f.key} version ${f.versionId} → ${f.destination}: ${f.reason}${f.error ? ` — ${f.error}` : ''}`);
   process.stdout.write(out.join('\n') + '\n');
 }

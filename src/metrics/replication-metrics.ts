@@ -32,23 +32,22 @@ export class ReplicationMetrics implements ReplicationObserver {
   constructor(private readonly app: App) {
     const labelNames = [...LABELS];
     const registers = [this.registry];
+    // The outboxes aggregate in SQL: a scrape costs the number of (bucket, destination, rule)
+    // groups, not the size of the backlog.
     const collectPending = async () => {
-      const rows = new Map<string, { labels: Record<string, string>; ops: number; bytes: number; oldest: number }>();
       const now = app.clock();
+      const rows: Array<{ labels: Record<string, string>; ops: number; bytes: number; oldest: number }> = [];
       for (const region of app.regions.values()) {
-        for (const p of (await region.meta.replicationBacklog()).pending) {
-          const id = `${p.bucket}\u0000${p.destination}\u0000${p.ruleId}`;
-          let r = rows.get(id);
-          if (!r) {
-            r = { labels: { source_bucket: p.bucket, destination_bucket: p.destination, rule_id: p.ruleId }, ops: 0, bytes: 0, oldest: 0 };
-            rows.set(id, r);
-          }
-          r.ops++;
-          if (p.op === 'object') r.bytes += p.size;
-          r.oldest = Math.max(r.oldest, (now - p.createdAt) / 1000);
+        for (const s of await region.meta.replicationSummary()) {
+          rows.push({
+            labels: { source_bucket: s.bucket, destination_bucket: s.destination, rule_id: s.ruleId },
+            ops: s.pendingOperations,
+            bytes: s.pendingBytes,
+            oldest: s.oldestPendingAt === undefined ? 0 : Math.max(0, (now - s.oldestPendingAt) / 1000),
+          });
         }
       }
-      return [...rows.values()];
+      return rows;
     };
     new Gauge({
       name: 'xregion_replication_operations_pending',
@@ -116,25 +115,27 @@ export class ReplicationMetrics implements ReplicationObserver {
 
   settled(t: ReplicationTask, outcome: TaskOutcome, _startedAt: number, endedAt: number): void {
     const labels = this.labels(t);
+    const region = this.app.buckets.get(t.bucket)?.region.name;
+    if (outcome.kind === 'failed' || outcome.kind === 'done') this.missedIds.delete(`${region}:${t.id}`);
     if (outcome.kind === 'failed') {
       this.failed.inc(labels);
-      this.missedIds.delete(`${t.id}`);
     } else if (outcome.kind === 'done') {
       this.replicated.inc(labels);
       const seconds = (endedAt - t.createdAt) / 1000;
       this.duration.observe(labels, seconds);
       if (t.rtc && endedAt - t.createdAt > RTC_THRESHOLD_MS) this.afterThreshold.inc(labels);
-      this.missedIds.delete(`${t.id}`);
     }
   }
 
   /** Counts each pending RTC operation once when it passes the threshold. */
   async checkThresholds(): Promise<void> {
-    const now = this.app.clock();
+    const before = this.app.clock() - RTC_THRESHOLD_MS;
     for (const region of this.app.regions.values()) {
-      for (const p of (await region.meta.replicationBacklog()).pending) {
-        if (!p.rtc || now - p.createdAt <= RTC_THRESHOLD_MS || this.missedIds.has(`${p.id}`)) continue;
-        this.missedIds.add(`${p.id}`);
+      for (const p of await region.meta.overdueRtcTasks(before, 10_000)) {
+        // Task ids are per region (each has its own outbox).
+        const id = `${region.name}:${p.id}`;
+        if (this.missedIds.has(id)) continue;
+        this.missedIds.add(id);
         this.missed.inc(this.labels(p));
       }
     }

@@ -103,9 +103,13 @@ export async function explainReplication(
   };
   if (stored) {
     if (stored.replicationStatus) out.status = stored.replicationStatus;
-    const failed = (await bucket.region.meta.replicationBacklog(bucket.record.name)).failed.filter(
-      (t) => t.key === key && t.versionId === stored!.versionId,
-    );
+    const failed = await bucket.region.meta.replicationTasks({
+      bucket: bucket.record.name,
+      status: 'failed',
+      key,
+      versionId: stored.versionId,
+      limit: 100,
+    });
     if (failed.length) out.failures = failed.map((t) => ({ destination: t.destination, reason: t.failureReason ?? 'unknown', error: t.lastError }));
   }
   if (!config) {

@@ -6,7 +6,6 @@
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import type { App } from '../app.js';
 import type { BucketEntry } from '../objects/buckets.js';
-import type { ReplicationBacklog } from '../storage/types.js';
 import type { Destination } from './sites.js';
 
 export interface StatusReport {
@@ -14,40 +13,41 @@ export interface StatusReport {
   configured: boolean;
   pending: { operations: number; bytes: number; oldestAgeSeconds: number };
   destinations: Array<{ destination: string; ruleId: string; pendingOperations: number; pendingBytes: number; lagSeconds: number; failed: number }>;
+  /** Failed versions, oldest first (at most MAX_LISTED; `failedTotal` counts them all). */
   failed: Array<{ key: string; versionId: string; destination: string; ruleId: string; op: string; reason: string; error?: string; attempts: number }>;
+  failedTotal: number;
   /** Pending tasks that have been retried: a destination that is down, or slow. */
   retrying: Array<{ key: string; destination: string; attempts: number; error?: string }>;
 }
 
-export function statusReport(bucket: BucketEntry, backlog: ReplicationBacklog, now: number): StatusReport {
-  const byDest = new Map<string, StatusReport['destinations'][number]>();
-  const row = (destination: string, ruleId: string) => {
-    const id = `${destination}\u0000${ruleId}`;
-    let r = byDest.get(id);
-    if (!r) {
-      r = { destination, ruleId, pendingOperations: 0, pendingBytes: 0, lagSeconds: 0, failed: 0 };
-      byDest.set(id, r);
-    }
-    return r;
-  };
-  let oldest = 0;
-  let bytes = 0;
-  for (const p of backlog.pending) {
-    const r = row(p.destination, p.ruleId);
-    const age = Math.max(0, (now - p.createdAt) / 1000);
-    r.pendingOperations++;
-    r.pendingBytes += p.op === 'object' ? p.size : 0;
-    r.lagSeconds = Math.max(r.lagSeconds, age);
-    oldest = Math.max(oldest, age);
-    bytes += p.op === 'object' ? p.size : 0;
-  }
-  for (const f of backlog.failed) row(f.destination, f.ruleId).failed++;
+/** Individual failures and retries listed by `status`; totals are always complete. */
+const MAX_LISTED = 1000;
+
+export async function statusReport(bucket: BucketEntry, now: number): Promise<StatusReport> {
+  const name = bucket.record.name;
+  const meta = bucket.region.meta;
+  const summary = await meta.replicationSummary(name);
+  const age = (t: number | undefined) => (t === undefined ? 0 : Math.max(0, (now - t) / 1000));
+  const round = (s: number) => Math.round(s * 1000) / 1000;
+  const failed = await meta.replicationTasks({ bucket: name, status: 'failed', limit: MAX_LISTED });
+  const retrying = await meta.replicationTasks({ bucket: name, status: 'pending', retryingOnly: true, limit: 100 });
   return {
-    bucket: bucket.record.name,
+    bucket: name,
     configured: bucket.replication !== undefined,
-    pending: { operations: backlog.pending.length, bytes, oldestAgeSeconds: Math.round(oldest * 1000) / 1000 },
-    destinations: [...byDest.values()],
-    failed: backlog.failed.map((f) => ({
+    pending: {
+      operations: summary.reduce((n, r) => n + r.pendingOperations, 0),
+      bytes: summary.reduce((n, r) => n + r.pendingBytes, 0),
+      oldestAgeSeconds: round(Math.max(0, ...summary.map((r) => age(r.oldestPendingAt)))),
+    },
+    destinations: summary.map((r) => ({
+      destination: r.destination,
+      ruleId: r.ruleId,
+      pendingOperations: r.pendingOperations,
+      pendingBytes: r.pendingBytes,
+      lagSeconds: round(age(r.oldestPendingAt)),
+      failed: r.failed,
+    })),
+    failed: failed.map((f) => ({
       key: f.key,
       versionId: f.versionId,
       destination: f.destination,
@@ -57,10 +57,8 @@ export function statusReport(bucket: BucketEntry, backlog: ReplicationBacklog, n
       error: f.lastError,
       attempts: f.attempts,
     })),
-    retrying: backlog.pending
-      .filter((p) => p.attempts > 0)
-      .slice(0, 100)
-      .map((p) => ({ key: p.key, destination: p.destination, attempts: p.attempts, error: p.lastError })),
+    failedTotal: summary.reduce((n, r) => n + r.failed, 0),
+    retrying: retrying.map((p) => ({ key: p.key, destination: p.destination, attempts: p.attempts, error: p.lastError })),
   };
 }
 
@@ -148,7 +146,7 @@ export async function verifyReplication(app: App, bucket: BucketEntry): Promise<
     from = { key: last.key, afterSeq: last.seq, inclusiveKey: false };
   }
   // A FAILED version is missing at a destination: a difference, with its reason.
-  for (const f of (await bucket.region.meta.replicationBacklog(name)).failed) {
+  for (const f of await bucket.region.meta.replicationTasks({ bucket: name, status: 'failed', limit: Number.MAX_SAFE_INTEGER })) {
     report.differences.push({ key: f.key, versionId: f.versionId, destination: f.destination, problem: `replication FAILED (${f.failureReason ?? 'unknown'})` });
   }
   const destinations = new Set<string>();

@@ -127,12 +127,30 @@ export type TaskOutcome =
   | { kind: 'retry'; at: number; error: string }
   | { kind: 'progress'; progress: string };
 
-/** What a bucket's replication looks like now (for status reports and metrics). */
-export interface ReplicationBacklog {
-  pending: Array<
-    Pick<ReplicationTask, 'id' | 'bucket' | 'key' | 'destination' | 'ruleId' | 'op' | 'size' | 'createdAt' | 'attempts' | 'lastError' | 'rtc' | 'metrics'>
-  >;
-  failed: ReplicationTask[];
+/** Replication work of one (source bucket, destination, rule), aggregated (status, metrics). */
+export interface ReplicationSummaryRow {
+  bucket: string;
+  destination: string;
+  ruleId: string;
+  pendingOperations: number;
+  /** Bytes of the objects pending (delete markers and tag changes count none). */
+  pendingBytes: number;
+  /** Creation time of the oldest pending operation. */
+  oldestPendingAt?: number;
+  failed: number;
+  /** Pending operations that have been attempted and are waiting to be retried. */
+  retrying: number;
+}
+
+export interface ReplicationTaskQuery {
+  bucket: string;
+  status: 'pending' | 'failed';
+  /** Only the tasks of this version. */
+  key?: string;
+  versionId?: string;
+  /** Only tasks already attempted at least once. */
+  retryingOnly?: boolean;
+  limit: number;
 }
 
 /** A version as listed: no body, no metadata beyond what listings show. */
@@ -272,7 +290,12 @@ export interface MetadataStore {
   hasEarlierPendingTask(t: ReplicationTask): Promise<boolean>;
   /** Applies a task's outcome and the version's aggregated status in one transaction. */
   settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<void>;
-  replicationBacklog(bucket?: string): Promise<ReplicationBacklog>;
+  /** Pending and failed work per (bucket, destination, rule), for one bucket or all. */
+  replicationSummary(bucket?: string): Promise<ReplicationSummaryRow[]>;
+  /** Tasks of a bucket by status, oldest first. */
+  replicationTasks(q: ReplicationTaskQuery): Promise<ReplicationTask[]>;
+  /** Pending tasks of RTC rules created before a time (RTC threshold accounting). */
+  overdueRtcTasks(createdBefore: number, limit: number): Promise<ReplicationTask[]>;
   /** Called after a commit that recorded replication work is durable. */
   onReplicationWork?: () => void;
 

@@ -451,6 +451,7 @@ async function waitConverged(
         if (status) {
           assert.equal(status.pending?.operations ?? 0, 0, `status endpoint still shows pending operations: ${JSON.stringify(status).slice(0, 2000)}`);
           assert.deepEqual(status.failed ?? [], [], `status endpoint shows failed operations: ${JSON.stringify(status).slice(0, 2000)}`);
+          t.diagnostic('status endpoint agrees: 0 operations pending, none failed');
         } else t.diagnostic('status endpoint /_xregion/replication/status not available: checked with HeadObject only');
         return { ms, src: a, dst: b, statusEndpoint: !!status };
       }

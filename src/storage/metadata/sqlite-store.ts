@@ -31,8 +31,9 @@ import type {
   ScanFrom,
   StoredChecksum,
   Tags,
-  ReplicationBacklog,
+  ReplicationSummaryRow,
   ReplicationTask,
+  ReplicationTaskQuery,
   ReplicationTaskInput,
   TaskOutcome,
   UploadCursor,
@@ -43,6 +44,15 @@ import type {
 import type { BatchVersionFacts, JobQuery, JobRecord, JobTask, JobTaskCounts, JobTaskInput, JobTaskOutcome, JobTaskStatus } from '../types.js';
 
 type Row = Record<string, any>;
+
+/** Pending and failed replication work per (bucket, destination, rule). */
+const SUMMARY_SQL = `SELECT bucket, destination, rule_id,
+    sum(status = 'pending') AS pending,
+    sum(CASE WHEN status = 'pending' AND op = 'object' THEN size ELSE 0 END) AS bytes,
+    min(CASE WHEN status = 'pending' THEN created_at END) AS oldest,
+    sum(status = 'failed') AS failed,
+    sum(status = 'pending' AND attempts > 0) AS retrying
+  FROM repl_tasks`;
 
 const LISTED_COLUMNS = 'seq, key, version_id, is_latest, is_dm, size, etag, last_modified, storage_class, owner, checksum';
 
@@ -145,15 +155,11 @@ export class SqliteMetadataStore implements MetadataStore {
       ),
       setReplStatus: d.prepare('UPDATE versions SET repl_status = ? WHERE bucket = ? AND key = ? AND version_id = ?'),
       maxTaskId: d.prepare('SELECT max(id) FROM repl_tasks').pluck(),
-      pendingBacklogAll: d.prepare(
-        `SELECT id, bucket, key, destination, rule_id, op, size, created_at, attempts, last_error, rtc, metrics FROM repl_tasks WHERE status = 'pending'`,
+      summaryAll: d.prepare(`${SUMMARY_SQL} GROUP BY bucket, destination, rule_id`),
+      summary: d.prepare(`${SUMMARY_SQL} WHERE bucket = ? GROUP BY bucket, destination, rule_id`),
+      overdueRtc: d.prepare(
+        `SELECT * FROM repl_tasks WHERE status = 'pending' AND rtc = 1 AND created_at < ? ORDER BY id LIMIT ?`,
       ),
-      pendingBacklog: d.prepare(
-        `SELECT id, bucket, key, destination, rule_id, op, size, created_at, attempts, last_error, rtc, metrics FROM repl_tasks
-         WHERE status = 'pending' AND bucket = ?`,
-      ),
-      failedBacklogAll: d.prepare(`SELECT * FROM repl_tasks WHERE status = 'failed' ORDER BY id`),
-      failedBacklog: d.prepare(`SELECT * FROM repl_tasks WHERE status = 'failed' AND bucket = ? ORDER BY id`),
       insertObjectPart: d.prepare(
         'INSERT INTO object_parts (version_seq, part_number, size, etag, blob_id, last_modified, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -684,26 +690,49 @@ export class SqliteMetadataStore implements MetadataStore {
     this.st.setReplStatus.run(status, bucket, key, versionId);
   }
 
-  async replicationBacklog(bucket?: string): Promise<ReplicationBacklog> {
-    const pending = (bucket === undefined ? this.st.pendingBacklogAll.all() : this.st.pendingBacklog.all(bucket)) as Row[];
-    const failed = (bucket === undefined ? this.st.failedBacklogAll.all() : this.st.failedBacklog.all(bucket)) as Row[];
-    return {
-      pending: pending.map((r) => ({
-        id: r.id,
-        key: r.key,
+  async replicationSummary(bucket?: string): Promise<ReplicationSummaryRow[]> {
+    const rows = (bucket === undefined ? this.st.summaryAll.all() : this.st.summary.all(bucket)) as Row[];
+    return rows.map((r) => {
+      const row: ReplicationSummaryRow = {
         bucket: r.bucket,
         destination: r.destination,
         ruleId: r.rule_id,
-        op: r.op,
-        size: r.size,
-        createdAt: r.created_at,
-        attempts: r.attempts,
-        lastError: r.last_error ?? undefined,
-        rtc: r.rtc === 1,
-        metrics: r.metrics === 1,
-      })),
-      failed: failed.map(toTask),
-    };
+        pendingOperations: r.pending ?? 0,
+        pendingBytes: r.bytes ?? 0,
+        failed: r.failed ?? 0,
+        retrying: r.retrying ?? 0,
+      };
+      if (r.oldest !== null) row.oldestPendingAt = r.oldest;
+      return row;
+    });
+  }
+
+  async replicationTasks(q: ReplicationTaskQuery): Promise<ReplicationTask[]> {
+    let sql = 'SELECT * FROM repl_tasks WHERE bucket = ? AND status = ?';
+    const args: unknown[] = [q.bucket, q.status];
+    if (q.key !== undefined) {
+      sql += ' AND key = ?';
+      args.push(q.key);
+    }
+    if (q.versionId !== undefined) {
+      sql += ' AND version_id = ?';
+      args.push(q.versionId);
+    }
+    if (q.retryingOnly) sql += ' AND attempts > 0';
+    sql += ' ORDER BY id LIMIT ?';
+    args.push(q.limit);
+    let stmt = this.taskQueries.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.taskQueries.set(sql, stmt);
+    }
+    return (stmt.all(...args) as Row[]).map(toTask);
+  }
+
+  private readonly taskQueries = new Map<string, Database.Statement>();
+
+  async overdueRtcTasks(createdBefore: number, limit: number): Promise<ReplicationTask[]> {
+    return (this.st.overdueRtc.all(createdBefore, limit) as Row[]).map(toTask);
   }
 
   async isBlobReferenced(blobId: string): Promise<boolean> {
