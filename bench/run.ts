@@ -899,8 +899,12 @@ function busyVerdict(runs: ScenarioRun[], m: MachineInfo): string {
   return `${verdict}: other processes used at most ${worst.toFixed(0)}% of one core during any measured window; ${load}`;
 }
 
+/** Written by `npm run bench:replication` (bench/replication.ts): kept across runs of this one. */
+const REPLICATION_HEADING = '## Replication';
+
 function buildDoc(o: Options, m: MachineInfo, runs: ScenarioRun[], targets: TargetRun[], where: string): string {
   const analysis = o.doc ? existingSection(o.doc, ANALYSIS_HEADING) : undefined;
+  const replication = o.doc ? existingSection(o.doc, REPLICATION_HEADING) : undefined;
   return [
     '# Benchmarks',
     '',
@@ -938,6 +942,7 @@ function buildDoc(o: Options, m: MachineInfo, runs: ScenarioRun[], targets: Targ
     '',
     anomaliesMarkdown(runs, targets),
     '',
+    ...(replication ? [replication, ''] : []),
     ...(analysis ? [analysis, ''] : []),
     where,
     '',

@@ -96,7 +96,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
   const isHead = req.method === 'HEAD';
   let resource: string | undefined;
   try {
-    if (app.closing) throw new S3Error('ServiceUnavailable', 503, 'Please reduce your request rate.');
+    if (app.closing) throw new S3Error('ServiceUnavailable', 503, 'The server is stopping; retry the request shortly.');
     const target = resolveTarget(req.url ?? '/', req.headers.host, app.config.domains);
     resource = target.rawPath;
     if (isMetricsScrape(req, target.rawPath, target.rawQuery) && app.metrics) {
@@ -156,7 +156,8 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
 
 function toS3Error(app: App, e: unknown, req: IncomingMessage): S3Error {
   if (e instanceof S3Error) {
-    if (e.status >= 500) app.log.error({ method: req.method, url: req.url, code: e.code }, e.message);
+    // Refusals while stopping are expected, not errors worth a log line each.
+    if (e.status >= 500 && !app.closing) app.log.error({ method: req.method, url: req.url, code: e.code }, e.message);
     return e;
   }
   const err = e as NodeJS.ErrnoException;

@@ -159,6 +159,7 @@ export class ReplicationEngine {
     switch (t.op) {
       case 'object': {
         const progress = {
+          firstAttempt: t.attempts === 0 && t.progress === undefined,
           saved: t.progress,
           save: (p: string | undefined) => w.region.meta.settleReplicationTask(t, { kind: 'progress', progress: p ?? '' }),
         };

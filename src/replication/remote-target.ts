@@ -91,7 +91,9 @@ export class RemoteTarget implements ReplicationTarget {
   }
 
   async writeVersion(source: BucketEntry, v: VersionRecord, storageClass: string | undefined, progress: TaskProgress): Promise<void> {
-    if (await this.exists(v)) return;
+    // Asking first costs a round trip per replica; only a retry (or a replay after a crash)
+    // can find the replica already there, and the destination ignores a version id it has.
+    if (!progress.firstAttempt && (await this.exists(v))) return;
     const headers = {
       ...metaHeaders(v.meta),
       ...replicaHeaders(v),
@@ -205,7 +207,7 @@ export class RemoteTarget implements ReplicationTarget {
     progress: TaskProgress,
   ): Promise<void> {
     await progress.save(undefined);
-    return this.writeMultipart(source, v, parts, headers, { save: progress.save });
+    return this.writeMultipart(source, v, parts, headers, { firstAttempt: false, save: progress.save });
   }
 
   async writeDeleteMarker(v: VersionRecord): Promise<void> {

@@ -48,10 +48,12 @@ function makeSite(config: SiteConfig): Site {
 
 /** Resolved remote locations are remembered for a while; misses are asked again sooner. */
 const HIT_TTL_MS = 60_000;
+const VERSIONING_TTL_MS = 5_000;
 
 export class DestinationResolver {
   readonly sites: Site[];
   private readonly remote = new Map<string, { d: Destination; until: number }>();
+  private readonly remoteVersioning = new Map<string, { state: VersioningState; until: number }>();
 
   constructor(
     private readonly buckets: BucketDirectory,
@@ -86,15 +88,24 @@ export class DestinationResolver {
     return undefined;
   }
 
-  /** The destination bucket's versioning state, or undefined if it no longer exists. */
+  /**
+   * The destination bucket's versioning state, or undefined if it no longer exists. A remote
+   * answer is reused for a few seconds: asking before every replica would triple the requests
+   * to the site. (A change at the site is seen within VERSIONING_TTL_MS; the site refuses
+   * replicas into an unversioned bucket meanwhile anyway.)
+   */
   async versioning(d: Destination): Promise<VersioningState | undefined> {
     if (d.kind === 'local') {
       const current = this.buckets.get(d.bucket.record.name);
       return current?.record.versioning;
     }
+    const cached = this.remoteVersioning.get(d.name);
+    if (cached && cached.until > this.clock()) return cached.state;
     try {
       const r = await d.site.client(d.region).send(new GetBucketVersioningCommand({ Bucket: d.name }));
-      return (r.Status ?? '') as VersioningState;
+      const state = (r.Status ?? '') as VersioningState;
+      this.remoteVersioning.set(d.name, { state, until: this.clock() + VERSIONING_TTL_MS });
+      return state;
     } catch (e) {
       if (e instanceof S3ServiceException && e.name === 'NoSuchBucket') {
         this.remote.delete(d.name);

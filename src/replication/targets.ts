@@ -13,6 +13,11 @@ import type { Destination } from './sites.js';
 
 /** Resumable progress of one task (a remote multipart copy), kept in its outbox row. */
 export interface TaskProgress {
+  /**
+   * The task has never been attempted (no retry, no saved progress): a target may skip asking
+   * whether the replica already exists, since replica writes are idempotent by version id.
+   */
+  firstAttempt: boolean;
   saved?: string;
   save(progress: string | undefined): Promise<void>;
 }

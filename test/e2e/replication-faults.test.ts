@@ -593,7 +593,11 @@ describe('replication under faults', () => {
     const ca = makeClient(p.a, 'us-east-1', 1);
     const ops = plan('a', 60, 10);
     const t0 = Date.now();
-    const writing = writeStream(ca, p.src, ops, { workers: 20, spreadMs: 5000 });
+    let writesDoneAt = 0;
+    const writing = writeStream(ca, p.src, ops, { workers: 20, spreadMs: 5000 }).then((w) => {
+      writesDoneAt = Date.now();
+      return w;
+    });
     await sleep(1500);
     const tStop = Date.now();
     note('(a) SIGTERM B');
@@ -608,7 +612,7 @@ describe('replication under faults', () => {
     const written = await writing;
     note('(a) writes done');
     ca.destroy();
-    const writeMs = Date.now() - t0;
+    const writeMs = writesDoneAt - t0;
     t.diagnostic(
       `${summary(written)} in ${writeMs} ms; B stopped at +${tStop - t0} ms (${stopProblem ? 'SIGTERM hung; kill -9 after' : 'SIGTERM took'} ${stoppedAt - tStop} ms), serving again at +${backAt - t0} ms`,
     );

@@ -160,5 +160,10 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX job_tasks_by_status ON job_tasks (job_id, status, seq);
   `,
+  `
+  -- Claiming work reads pending tasks in id order and skips retries not yet due: an index in
+  -- that order serves it without sorting the whole backlog on every claim.
+  DROP INDEX repl_tasks_ready;
+  CREATE INDEX repl_tasks_pending ON repl_tasks (status, id);
+  `,
 ];
-

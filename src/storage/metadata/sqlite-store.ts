@@ -138,7 +138,8 @@ export class SqliteMetadataStore implements MetadataStore {
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
       ),
       readyTasks: d.prepare(
-        `SELECT * FROM repl_tasks WHERE status = 'pending' AND next_attempt_at <= ? AND id <= ? ORDER BY id LIMIT ?`,
+        `SELECT * FROM repl_tasks INDEXED BY repl_tasks_pending
+         WHERE status = 'pending' AND id <= ? AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
       ),
       earlierPending: d
         .prepare(
@@ -648,7 +649,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async readyReplicationTasks(now: number, limit: number): Promise<ReplicationTask[]> {
-    return (this.st.readyTasks.all(now, this.durableTaskId, limit) as Row[]).map(toTask);
+    return (this.st.readyTasks.all(this.durableTaskId, now, limit) as Row[]).map(toTask);
   }
 
   async hasEarlierPendingTask(t: ReplicationTask): Promise<boolean> {
