@@ -30,7 +30,16 @@ export interface App {
 
 export async function openApp(config: Config, log: Logger, clock: () => number = Date.now): Promise<App> {
   const regions = new Map<string, Region>();
-  for (const name of config.regions) regions.set(name, openRegion(config.dataDir, name));
+  for (const name of config.regions) {
+    const region = openRegion(config.dataDir, name);
+    // An fsync that failed leaves no write durable: stop rather than acknowledge more (a
+    // supervisor restarts the process, which recovers what is on disk).
+    region.meta.onDurabilityLost = (e) => {
+      log.fatal({ region: name, err: e.message }, 'stopping: metadata durability lost');
+      process.exit(70);
+    };
+    regions.set(name, region);
+  }
   const buckets = new BucketDirectory(regions, clock);
   await buckets.load();
   const byKey = new Map<string, SigningIdentity>();
@@ -39,7 +48,10 @@ export async function openApp(config: Config, log: Logger, clock: () => number =
   }
   const destinations = new DestinationResolver(buckets, config.sites, clock);
   const app: App = { config, regions, buckets, identities: (id) => byKey.get(id), destinations, clock, log, closing: false };
-  sweepOrphansInBackground(app, clock());
+  // File times come from the kernel's coarse clock (a tick of a few ms) and may trail
+  // Date.now(): the margin keeps blobs this process creates in its first moments out of the
+  // sweep, while anything a previous process left (it stopped before this one started) is in.
+  sweepOrphansInBackground(app, clock() - 100);
   app.metrics = new ReplicationMetrics(app);
   app.replication = new ReplicationEngine(app, app.metrics);
   app.replication.start();
@@ -70,5 +82,6 @@ export async function closeApp(app: App): Promise<void> {
   await stopBatchJobs(app); // S3 Batch Replication jobs (src/replication/batch-runner.ts)
   await app.replication?.stop();
   app.metrics?.stop();
+  app.destinations.close();
   for (const r of app.regions.values()) await closeRegion(r);
 }

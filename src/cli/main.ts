@@ -7,7 +7,7 @@ import { closeApp, openApp } from '../app.js';
 import { ConfigError, DEFAULT_CONFIG, readConfigFile, resolveConfig, type Config } from '../config/config.js';
 import { startServer } from '../http/server.js';
 import { registerReplicationCommands } from './replication-commands.js';
-import { registerBatchCommands } from '../replication/batch-cli.js';
+import { registerBatchCommands } from './batch-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -97,8 +97,13 @@ async function serve(o: ServeOptions): Promise<void> {
     await closeApp(app);
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  const onSignal = (signal: string) =>
+    stop(signal).catch((e: Error) => {
+      log.error({ err: e.message }, 'stopping failed');
+      process.exit(1);
+    });
+  process.on('SIGINT', () => void onSignal('SIGINT'));
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
 }
 
 const program = new Command();

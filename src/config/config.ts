@@ -82,7 +82,7 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function validateConfig(c: Config): Config {
+function validateConfig(c: Config): Config {
   if (typeof c.host !== 'string' || c.host === '') throw new ConfigError('host must be a non-empty string');
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new ConfigError(`port must be 0-65535, got ${c.port}`);
   if (!Array.isArray(c.regions) || c.regions.length === 0) throw new ConfigError('at least one region is required');

@@ -100,7 +100,7 @@ function checksumRequest(req: IncomingMessage, trailerNames: string[], fromHeade
   return found;
 }
 
-export function decodeContentMd5(value: string | undefined): Buffer | undefined {
+function decodeContentMd5(value: string | undefined): Buffer | undefined {
   if (value === undefined) return undefined;
   const b = Buffer.from(value, 'base64');
   if (b.length !== 16 || b.toString('base64') !== value) throw Errors.invalidDigest();

@@ -24,9 +24,15 @@ function setHeaders(res: ServerResponse, headers: Record<string, HeaderValue> | 
 
 /** Writes a response; a stream body is piped with backpressure and destroyed on failure. */
 export async function send(res: ServerResponse, r: S3Response, isHead: boolean): Promise<void> {
-  res.statusCode = r.status;
-  setHeaders(res, r.headers);
   const body = r.body;
+  try {
+    res.statusCode = r.status;
+    setHeaders(res, r.headers);
+  } catch (e) {
+    // An unsendable header: the body (an open file, a pinned blob) must not leak.
+    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
+    throw e;
+  }
   if (body === undefined) {
     if (!res.hasHeader('content-length')) res.setHeader('content-length', 0);
     res.end();
@@ -37,9 +43,10 @@ export async function send(res: ServerResponse, r: S3Response, isHead: boolean):
     res.end(isHead ? undefined : body);
     return;
   }
-  if (isHead) {
+  if (isHead || res.destroyed) {
+    // A client that has gone will never see 'close' fire on a pipe set up now.
     body.destroy();
-    res.end();
+    if (!res.destroyed) res.end();
     return;
   }
   await pipeTo(body, res);

@@ -10,7 +10,8 @@ import type { App } from '../app.js';
 import { Errors, S3Error } from '../errors.js';
 import { newHostId, newRequestId } from '../objects/ids.js';
 import { resolveTarget } from './addressing.js';
-import { send, sendError } from './respond.js';
+import { checkKeyLength } from '../storage/key-order.js';
+import { errorDocument, send, sendError } from './respond.js';
 import { verifyRequest } from './sigv4/verify.js';
 import { dispatchS3 } from '../api/s3/router.js';
 import type { S3Call } from '../api/s3/call.js';
@@ -46,8 +47,9 @@ export async function startServer(app: App): Promise<RunningServer> {
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return;
     if (err.code === 'HPE_HEADER_OVERFLOW') {
-      const body = errorBody('RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.');
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      const e = new S3Error('RequestHeaderSectionTooLarge', 400, 'Your request header section exceeds the maximum allowed size.');
+      const body = errorDocument(e, newRequestId(), newHostId());
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     } else {
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }
@@ -83,10 +85,6 @@ function isMetricsScrape(req: IncomingMessage, rawPath: string, rawQuery: string
   return req.headers.authorization === undefined && !rawQuery.includes('X-Amz-Signature');
 }
 
-function errorBody(code: string, message: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
-}
-
 async function handle(app: App, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
   const requestId = newRequestId();
   const hostId = newHostId();
@@ -119,9 +117,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
         `This endpoint serves Amazon S3; the request was signed for the "${auth.service}" service, which xregion does not serve here.`,
       );
     }
-    if (target.key !== undefined && Buffer.byteLength(target.key) > 1024) {
-      throw new S3Error('KeyTooLongError', 400, 'Your key is too long', { Size: Buffer.byteLength(target.key), MaxSizeAllowed: 1024 });
-    }
+    if (target.key !== undefined) checkKeyLength(target.key);
     const call: S3Call = {
       app,
       req,
@@ -157,7 +153,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
 function toS3Error(app: App, e: unknown, req: IncomingMessage): S3Error {
   if (e instanceof S3Error) {
     // Refusals while stopping are expected, not errors worth a log line each.
-    if (e.status >= 500 && !app.closing) app.log.error({ method: req.method, url: req.url, code: e.code }, e.message);
+    if (e.status >= 500 && !app.closing) app.log.error({ method: req.method, path: pathOf(req), code: e.code }, e.message);
     return e;
   }
   const err = e as NodeJS.ErrnoException;
@@ -165,8 +161,15 @@ function toS3Error(app: App, e: unknown, req: IncomingMessage): S3Error {
   if (err?.code === 'ECONNRESET' || err?.code === 'ERR_STREAM_PREMATURE_CLOSE' || req.destroyed) {
     return Errors.incompleteBody();
   }
-  app.log.error({ method: req.method, url: req.url, err: err?.stack ?? String(e) }, 'internal error');
+  app.log.error({ method: req.method, path: pathOf(req), err: err?.stack ?? String(e) }, 'internal error');
   return Errors.internal();
+}
+
+/** The request path without its query: a presigned URL's query is a credential. */
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }
 
 /**

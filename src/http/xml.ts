@@ -2,7 +2,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { Errors } from '../errors.js';
 
 const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
-export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 

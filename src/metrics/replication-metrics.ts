@@ -15,7 +15,7 @@ import type { App } from '../app.js';
 import type { ReplicationObserver } from '../replication/observer.js';
 import type { ReplicationTask, TaskOutcome } from '../storage/types.js';
 
-export const RTC_THRESHOLD_MS = 15 * 60 * 1000;
+const RTC_THRESHOLD_MS = 15 * 60 * 1000;
 const LABELS = ['source_bucket', 'destination_bucket', 'rule_id'] as const;
 
 export class ReplicationMetrics implements ReplicationObserver {

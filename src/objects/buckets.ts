@@ -18,7 +18,7 @@ export interface BucketEntry {
 }
 
 /** The bucket_config kind holding the replication configuration (its JSON model). */
-export const REPLICATION_CONFIG_KIND = 'replication';
+const REPLICATION_CONFIG_KIND = 'replication';
 
 export class BucketDirectory {
   private readonly entries = new Map<string, BucketEntry>();

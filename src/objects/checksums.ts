@@ -1,6 +1,6 @@
 /**
  * The checksum algorithms of S3's "additional checksums" (x-amz-checksum-*): CRC32, CRC32C,
- * CRC64NVME, SHA1 and SHA256, as incremental hashers whose digests are the bytes S3 base64-encodes
+ * CRC64NVME, SHA1, SHA256, SHA512 and MD5, as incremental hashers whose digests are the bytes S3 base64-encodes
  * (big-endian for the CRCs), plus CRC combination (crc(A||B) from crc(A), crc(B), len(B)) for
  * FULL_OBJECT multipart checksums and the COMPOSITE "checksum of checksums".
  *

@@ -6,7 +6,7 @@ import { Errors, S3Error } from '../errors.js';
 import type { ChecksumAlgorithm, VersionRecord } from '../storage/types.js';
 import type { BucketDirectory, BucketEntry } from './buckets.js';
 import { etagMatches, type ReadConditions } from './conditions.js';
-import { openRange, type ObjectBody } from './data.js';
+import { openRange, UnreadableData, type ObjectBody } from './data.js';
 import { Digester } from './digester.js';
 import { checkVersionIdArgument } from './versions.js';
 
@@ -115,7 +115,7 @@ export function copyBody(
     async finish() {
       const d = digester.digest();
       // A stored object that reads back shorter or longer than recorded is damage, not a client error.
-      if (!ended || d.size !== length) throw Errors.internal();
+      if (!ended || d.size !== length) throw new UnreadableData(`${v.key} (version ${v.versionId}) read back ${d.size} bytes, not ${length}`);
       return d;
     },
   };

@@ -6,6 +6,13 @@ import { Readable } from 'node:stream';
 import type { BlobSegment, BlobStore, BlobWriter, DataLocation } from '../storage/types.js';
 import type { Digests } from './digester.js';
 
+/**
+ * Stored bytes that cannot be read back as recorded (a file shorter than its version says, or
+ * bytes that no longer match their ETag). An internal error for a client; a permanent failure
+ * for replication (retrying reads the same bytes).
+ */
+export class UnreadableData extends Error {}
+
 /** What the body of a request turned out to be, once fully read and verified. */
 export type BodyDigests = Digests;
 
@@ -21,7 +28,7 @@ export interface ObjectBody {
   finish(): Promise<BodyDigests>;
 }
 
-export interface IngestedData {
+interface IngestedData {
   location: DataLocation;
   digests: BodyDigests;
 }
@@ -34,6 +41,7 @@ export async function ingestBody(blobs: BlobStore, body: ObjectBody, inlineThres
   const head: Buffer[] = [];
   let headLength = 0;
   let writer: BlobWriter | undefined;
+  let flushed: Promise<void> | undefined;
   // A declared length above the threshold goes straight to a file; an unknown one is gathered
   // in memory up to the threshold first.
   if (body.length !== undefined && body.length > inlineThreshold) writer = blobs.create();
@@ -58,12 +66,14 @@ export async function ingestBody(blobs: BlobStore, body: ObjectBody, inlineThres
     }
     // The blob's fsync and the body's verification overlap; a body that fails verification
     // waits for the fsync to settle, then its blob is removed (abort).
-    const flushed = writer.finish();
+    flushed = writer.finish();
     flushed.catch(() => undefined);
     const digests = await body.finish();
     await flushed;
     return { location: { kind: 'blob', blobId: writer.id }, digests };
   } catch (e) {
+    // An fsync under way must settle before the file is closed and removed.
+    await flushed?.catch(() => undefined);
     await writer?.abort();
     throw e;
   }

@@ -5,7 +5,7 @@
  * when a key rolls up into a common prefix the scan seeks past every key under that prefix in
  * one step (to the prefix's upper bound) instead of reading them.
  */
-import { prefixUpperBound } from './key-order.js';
+import { prefixUpperBound } from '../storage/key-order.js';
 
 export interface PageSource<R, C> {
   /** Rows in key order from a cursor (undefined: the start of the prefix). */

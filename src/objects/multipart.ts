@@ -20,7 +20,7 @@ import { newUploadId, newVersionId } from './ids.js';
 import { planNewVersion } from '../replication/plan.js';
 
 /** Every part but the last must be at least this big. */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
+const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
 export const MAX_PART_NUMBER = 10000;
 

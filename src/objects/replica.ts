@@ -4,12 +4,13 @@
  * replication within this process and by the S3 API when another site replicates here.
  * Idempotent: a version id the key already has is left alone, so a replayed task is harmless.
  */
-import { Errors, S3Error } from '../errors.js';
+import { S3Error } from '../errors.js';
 import type { BlobStore, DataLocation, NewVersion, PartRecord, VersionRecord } from '../storage/types.js';
 import type { BucketEntry } from './buckets.js';
 import { copyBody } from './copy.js';
-import { freeData, ingestBody, openRange } from './data.js';
+import { freeData, ingestBody, openRange, UnreadableData } from './data.js';
 import { Digester } from './digester.js';
+import { DurabilityLost } from '../storage/errors.js';
 
 /** What a replica keeps of its source version, and what the destination decides. */
 export interface ReplicaFields {
@@ -33,7 +34,7 @@ export async function commitReplica(bucket: BucketEntry, v: NewVersion): Promise
   try {
     result = await bucket.region.meta.putReplica({ ...v, bucket: bucket.record.name, replicationStatus: 'REPLICA', isReplica: true });
   } catch (e) {
-    await freeData(bucket.region.blobs, [v.data]);
+    if (!(e instanceof DurabilityLost)) await freeData(bucket.region.blobs, [v.data]);
     throw e;
   }
   if (!result.applied) await freeData(bucket.region.blobs, [v.data]);
@@ -59,7 +60,7 @@ export async function copyVersionData(
     const { location, digests } = await ingestBody(to, copyBody(source, v, 0, v.size - 1, undefined), inlineThreshold);
     if (digests.md5.toString('hex') !== v.etag) {
       await freeData(to, [location]);
-      throw Errors.badDigest(`The source of ${v.key} (version ${v.versionId}) does not match its ETag; it was not replicated.`);
+      throw new UnreadableData(`the stored bytes of ${v.key} (version ${v.versionId}) do not match its ETag`);
     }
     return location;
   }
@@ -82,7 +83,7 @@ export async function copyVersionData(
         throw e;
       }
       if (digester.digest().md5.toString('hex') !== p.etag) {
-        throw Errors.badDigest(`Part ${p.partNumber} of ${v.key} does not match its ETag; it was not replicated.`);
+        throw new UnreadableData(`the stored bytes of part ${p.partNumber} of ${v.key} (version ${v.versionId}) do not match its ETag`);
       }
     }
   } catch (e) {

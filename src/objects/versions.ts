@@ -3,12 +3,14 @@
  * which version id a new version gets, whether it replaces the null version, what a delete
  * does in each versioning state, and how a delete marker answers a read.
  */
-import { Errors, S3Error } from '../errors.js';
+import { Errors } from '../errors.js';
+import { httpDate } from '../dates.js';
 import type { DataLocation, NewVersion, PutVersionOptions, VersionRecord } from '../storage/types.js';
 import type { BucketEntry } from './buckets.js';
 import { freeData } from './data.js';
 import { newVersionId } from './ids.js';
 import { planNewVersion } from '../replication/plan.js';
+import { DurabilityLost } from '../storage/errors.js';
 
 export type VersionFields = Omit<NewVersion, 'bucket' | 'key' | 'versionId'>;
 
@@ -33,7 +35,8 @@ export async function commitVersion(
       replicationFor: (final) => planNewVersion(bucket, final),
     }));
   } catch (e) {
-    await freeData(bucket.region.blobs, [v.data]);
+    // After a failed fsync the row may be visible: its data must stay.
+    if (!(e instanceof DurabilityLost)) await freeData(bucket.region.blobs, [v.data]);
     throw e;
   }
   await freeData(bucket.region.blobs, freed);
@@ -69,7 +72,7 @@ export async function findReadableVersion(
     const headers: Record<string, string> = {
       'x-amz-delete-marker': 'true',
       'x-amz-version-id': v.versionId,
-      'last-modified': new Date(v.lastModified).toUTCString(),
+      'last-modified': httpDate(v.lastModified),
     };
     if (versionId === undefined) throw Errors.noSuchKey(key, headers);
     throw Errors.methodNotAllowed(method, 'DeleteMarker', headers);
@@ -121,8 +124,4 @@ export async function deleteObject(
     data: { kind: 'none' },
   });
   return { versionId: marker.versionId, deleteMarker: true };
-}
-
-export function isS3Error(e: unknown, code: string): e is S3Error {
-  return e instanceof S3Error && e.code === code;
 }

@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
-import { S3Error } from '../errors.js';
+import { Errors, S3Error } from '../errors.js';
 import type { Region } from '../region.js';
 import type { JobRecord, JobTaskCounts } from '../storage/types.js';
 import { jobArn, newJobState, TERMINAL_STATUSES, type JobSpec, type JobState } from './batch-model.js';
@@ -22,7 +22,7 @@ export interface JobView {
   activeMs: number;
 }
 
-export function notFound(id: string): S3Error {
+function notFound(id: string): S3Error {
   return new S3Error('NotFoundException', 404, `The job ${id} does not exist.`);
 }
 
@@ -30,10 +30,10 @@ function jobStatusError(message: string): S3Error {
   return new S3Error('JobStatusException', 400, message);
 }
 
-export function regionOf(app: App, name: string): Region {
+function regionOf(app: App, name: string): Region {
   const r = app.regions.get(name);
   if (!r) {
-    throw new S3Error('InvalidRequest', 400, `xregion does not serve region ${name}: S3 Control requests must be signed for one of ${[...app.regions.keys()].join(', ')}.`);
+    throw Errors.invalidRequest(`xregion does not serve region ${name}: S3 Control requests must be signed for one of ${[...app.regions.keys()].join(', ')}.`);
   }
   return r;
 }
@@ -71,7 +71,7 @@ export async function createJob(app: App, spec: JobSpec): Promise<string> {
   return stored.id;
 }
 
-export async function viewOf(app: App, region: Region, record: JobRecord): Promise<JobView> {
+async function viewOf(app: App, region: Region, record: JobRecord): Promise<JobView> {
   const spec = JSON.parse(record.spec) as JobSpec;
   const state = JSON.parse(record.state) as JobState;
   const counts = await region.meta.jobTaskCounts(record.id);

@@ -141,18 +141,6 @@ export function newJobState(): JobState {
   return { failureReasons: [], activeMs: 0 };
 }
 
-/** "arn:aws:s3:::name" → "name" (undefined for anything else). */
-export function bucketFromArn(arn: string): string | undefined {
-  const m = /^arn:[^:]+:s3:::([^/]+)$/.exec(arn);
-  return m ? m[1] : undefined;
-}
-
-/** "arn:aws:s3:::bucket/key/with/slashes" → { bucket, key }. */
-export function objectFromArn(arn: string): { bucket: string; key: string } | undefined {
-  const m = /^arn:[^:]+:s3:::([^/]+)\/(.+)$/s.exec(arn);
-  return m ? { bucket: m[1]!, key: m[2]! } : undefined;
-}
-
 export function jobArn(region: string, account: string, id: string): string {
   return `arn:aws:s3:${region}:${account}:job/${id}`;
 }
@@ -183,7 +171,7 @@ function keyMatches(key: string, k: KeyNameConstraint | undefined): boolean {
 }
 
 /** The filter's name for a version's replication state: NONE, COMPLETED, FAILED, REPLICA or PENDING. */
-export function replicationStateOf(v: Pick<BatchVersionFacts, 'replicationStatus' | 'isReplica'>): string {
+function replicationStateOf(v: Pick<BatchVersionFacts, 'replicationStatus' | 'isReplica'>): string {
   if (v.isReplica) return v.replicationStatus === 'FAILED' || v.replicationStatus === 'PENDING' ? v.replicationStatus : 'REPLICA';
   return v.replicationStatus ?? 'NONE';
 }
@@ -222,54 +210,138 @@ export function scanPrefix(f: JobFilter | undefined): string {
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-/** Parses RFC 4180 CSV (quoted fields, "" escapes, CRLF or LF); blank lines are skipped. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let any = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-      continue;
+/** Longer fields are refused: no manifest column comes near it, and the parser's memory stays bounded. */
+const MAX_CSV_FIELD = 64 * 1024;
+
+const CSV_SPECIAL = /[",\r\n]/g;
+
+/**
+ * RFC 4180 CSV (quoted fields, "" escapes, CRLF, LF or CR line ends; blank lines skipped),
+ * parsed incrementally: text is pushed in pieces of any size (a quote or a CRLF may straddle
+ * two pieces), and each push returns the rows it completed. Lenient like most readers: a quote
+ * inside an unquoted field starts a quoted section, text after a closing quote joins the field.
+ */
+export class CsvParser {
+  private row: string[] = [];
+  private field = '';
+  private quoted = false;
+  /** The last piece ended on a quote inside a quoted field: an escaped quote or the closing one. */
+  private pendingQuote = false;
+  /** The last piece ended on CR: a LF starting the next one belongs to the same line end. */
+  private pendingCr = false;
+  /** The current line has content (a blank line has none). */
+  private any = false;
+  /**
+   * A field of the current line outgrew MAX_CSV_FIELD: its text is dropped, and the line is
+   * refused when it ends. Refusing at once would misname a gzip bomb (one endless line)
+   * ManifestInvalid instead of ManifestTooLarge, which the byte count of the caller finds.
+   */
+  private overlong = false;
+  /** Rows completed so far (for messages). */
+  private rows = 0;
+
+  push(text: string): string[][] {
+    const rows: string[][] = [];
+    const n = text.length;
+    let i = 0;
+    if (n > 0 && this.pendingCr) {
+      this.pendingCr = false;
+      if (text[0] === '\n') i = 1;
     }
-    if (c === '"') {
-      quoted = true;
-      any = true;
-    } else if (c === ',') {
-      row.push(field);
-      field = '';
-      any = true;
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      if (any || field !== '') {
-        row.push(field);
-        rows.push(row);
+    if (n > 0 && this.pendingQuote) {
+      this.pendingQuote = false;
+      if (text[0] === '"') {
+        this.append('"');
+        i = 1;
+      } else {
+        this.quoted = false;
       }
-      row = [];
-      field = '';
-      any = false;
+    }
+    while (i < n) {
+      if (this.quoted) {
+        const q = text.indexOf('"', i);
+        if (q < 0) {
+          this.append(text.slice(i));
+          break;
+        }
+        this.append(text.slice(i, q));
+        if (q + 1 === n) {
+          this.pendingQuote = true;
+          break;
+        }
+        if (text[q + 1] === '"') {
+          this.append('"');
+          i = q + 2;
+        } else {
+          this.quoted = false;
+          i = q + 1;
+        }
+        continue;
+      }
+      CSV_SPECIAL.lastIndex = i;
+      const m = CSV_SPECIAL.exec(text);
+      const j = m ? m.index : n;
+      if (j > i) {
+        this.append(text.slice(i, j));
+        this.any = true;
+      }
+      if (!m) break;
+      const c = text[j];
+      i = j + 1;
+      if (c === '"') {
+        this.quoted = true;
+        this.any = true;
+      } else if (c === ',') {
+        this.row.push(this.field);
+        this.field = '';
+        this.any = true;
+      } else {
+        if (c === '\r') {
+          if (i === n) this.pendingCr = true;
+          else if (text[i] === '\n') i++;
+        }
+        this.endLine(rows);
+      }
+    }
+    return rows;
+  }
+
+  /** The last row, when the text does not end with a line end. Throws on an open quoted field. */
+  end(): string[][] {
+    if (this.pendingQuote) {
+      this.pendingQuote = false;
+      this.quoted = false;
+    }
+    if (this.quoted) throw new Error('unterminated quoted field');
+    const rows: string[][] = [];
+    this.endLine(rows);
+    return rows;
+  }
+
+  private append(s: string): void {
+    if (this.overlong) return;
+    if (this.field.length + s.length > MAX_CSV_FIELD) {
+      this.overlong = true;
+      this.field = '';
     } else {
-      field += c;
-      any = true;
+      this.field += s;
     }
   }
-  if (quoted) throw new Error('unterminated quoted field');
-  if (any || field !== '') {
-    row.push(field);
-    rows.push(row);
+
+  private endLine(rows: string[][]): void {
+    if (this.overlong) throw new Error(`row ${this.rows + 1} has a field longer than ${MAX_CSV_FIELD} characters`);
+    if (this.any || this.field !== '') {
+      this.row.push(this.field);
+      rows.push(this.row);
+      this.rows++;
+    }
+    this.row = [];
+    this.field = '';
+    this.any = false;
   }
-  return rows;
 }
 
-export function csvField(v: string | number | undefined): string {
+function csvField(v: string | number | undefined): string {
   const s = v === undefined ? '' : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -293,31 +365,57 @@ export interface ManifestEntry {
   versionId?: string;
 }
 
+/** Where a manifest's rows keep the columns of an entry. */
+export interface ManifestLayout {
+  bucket: number;
+  key: number;
+  /** -1: no VersionId column (every entry is the latest version). */
+  versionId: number;
+  /** Fields a row should have (for messages). */
+  width: number;
+  /**
+   * A CSV manifest's rows must have the job's Fields (a short row fails the job); an S3
+   * Inventory file's short rows are skipped.
+   */
+  strict: boolean;
+}
+
+function layout(columns: string[], strict: boolean): ManifestLayout | undefined {
+  const bucket = columns.indexOf('Bucket');
+  const key = columns.indexOf('Key');
+  if (bucket < 0 || key < 0) return undefined;
+  return { bucket, key, versionId: columns.indexOf('VersionId'), width: columns.length, strict };
+}
+
+/** A CSV manifest (S3BatchOperations_CSV_20180820): the job's Fields in order (Ignore skipped). */
+export function csvManifestLayout(fields: string[]): ManifestLayout {
+  const l = layout(fields, true);
+  if (!l) throw new Error('the manifest Fields must include Bucket and Key');
+  return l;
+}
+
+/** An S3 Inventory CSV file: the columns its manifest.json's fileSchema names ("Bucket, Key, ..."). */
+export function inventoryLayout(fileSchema: string): ManifestLayout | undefined {
+  return layout(
+    fileSchema.split(',').map((s) => s.trim()),
+    false,
+  );
+}
+
 /**
- * The entries of a CSV manifest: each row has the job's Fields in order (Bucket and Key
- * required, VersionId optional, Ignore skipped); keys are URL-encoded. Throws with a message for
- * the job's failure reason.
+ * The entry of one manifest row (`row` counts from 1, blank lines excluded): keys are
+ * URL-encoded; an empty VersionId means the latest version. Throws with a message for the job's
+ * failure reason when a strict layout's row is too short.
  */
-export function parseCsvManifest(text: string, fields: string[]): ManifestEntry[] {
-  const bi = fields.indexOf('Bucket');
-  const ki = fields.indexOf('Key');
-  const vi = fields.indexOf('VersionId');
-  if (bi < 0 || ki < 0) throw new Error('the manifest Fields must include Bucket and Key');
-  let rows: string[][];
-  try {
-    rows = parseCsv(text);
-  } catch (e) {
-    throw new Error(`the manifest is not valid CSV: ${(e as Error).message}`);
+export function manifestEntry(l: ManifestLayout, r: string[], row: number): ManifestEntry | undefined {
+  if (r.length <= Math.max(l.bucket, l.key)) {
+    if (!l.strict) return undefined;
+    throw new Error(`line ${row} of the manifest has ${r.length} field(s), expected ${l.width}`);
   }
-  return rows.map((r, i) => {
-    if (r.length <= Math.max(bi, ki)) {
-      throw new Error(`line ${i + 1} of the manifest has ${r.length} field(s), expected ${fields.length}`);
-    }
-    const e: ManifestEntry = { bucket: r[bi]!.trim(), key: decodeKey(r[ki]!) };
-    const version = vi >= 0 ? r[vi]?.trim() : undefined;
-    if (version) e.versionId = version;
-    return e;
-  });
+  const e: ManifestEntry = { bucket: r[l.bucket]!.trim(), key: decodeKey(r[l.key]!) };
+  const version = l.versionId >= 0 ? r[l.versionId]?.trim() : undefined;
+  if (version) e.versionId = version;
+  return e;
 }
 
 // ---------------------------------------------------------------------------------------------

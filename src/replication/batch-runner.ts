@@ -18,12 +18,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { App } from '../app.js';
+import { isoTime } from '../dates.js';
 import type { BucketEntry } from '../objects/buckets.js';
 import type { Region } from '../region.js';
-import type { JobRecord, JobTask, JobTaskInput, JobTaskStatus, ReplicationTaskInput } from '../storage/types.js';
-import type { ReplicationRule } from './config.js';
+import { bucketFromArn } from '../objects/arn.js';
+import type { JobRecord, JobTask, JobTaskInput, JobTaskStatus } from '../storage/types.js';
 import {
-  bucketFromArn,
   encodeKey,
   failureThresholdExceeded,
   httpStatusFor,
@@ -37,9 +37,9 @@ import {
   THRESHOLD_FAILURE,
   type JobSpec,
   type JobState,
-  type ManifestEntry,
 } from './batch-model.js';
 import { JobFailed, once, readManifest, writeObject } from './batch-io.js';
+import { taskFor } from './plan.js';
 import { matchRules } from './rules.js';
 
 const TICK_MS = 200;
@@ -75,15 +75,6 @@ class Stopping extends Error {}
 /** The job's status changed under a step (UpdateJobStatus): the step ends, the next tick re-reads. */
 class LostRace extends Error {}
 
-/** A task's input to the outbox, as live replication builds it for the same rule (plan.ts). */
-function taskInput(rule: ReplicationRule, destination: string, op: ReplicationTaskInput['op'], jobId: string): ReplicationTaskInput {
-  const d = rule.destination;
-  const rtc = d.replicationTime?.status === 'Enabled';
-  const t: ReplicationTaskInput = { destination, ruleId: rule.id, op, rtc, metrics: rtc || d.metrics?.status === 'Enabled', batchJob: jobId };
-  if (d.storageClass !== undefined && op === 'object') t.storageClass = d.storageClass;
-  return t;
-}
-
 /** The job as one step sees it; `set` is a compare-and-set on the status it was read with. */
 interface Step {
   region: Region;
@@ -92,7 +83,7 @@ interface Step {
   state: JobState;
 }
 
-export class BatchJobRunner {
+class BatchJobRunner {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
@@ -228,16 +219,21 @@ export class BatchJobRunner {
     try {
       this.checkReportBucket(s);
       if (s.spec.manifest) {
-        const entries = await readManifest(this.app, s.spec.manifest);
-        for (let i = 0; i < entries.length; i += SCAN_CHUNK) {
+        // Stored batch by batch as the manifest is read: it is never held whole.
+        let seq = 0;
+        for await (const entries of readManifest(this.app, s.spec.manifest)) {
           this.check();
-          await meta.addJobTasks(id, entries.slice(i, i + SCAN_CHUNK).map((e: ManifestEntry, j): JobTaskInput => ({ ...e, seq: i + j })));
+          await meta.addJobTasks(id, entries.map((e): JobTaskInput => ({ ...e, seq: seq++ })));
         }
       } else {
         await this.generateManifest(s);
       }
     } catch (e) {
-      if (e instanceof JobFailed) return this.failJob(s, e.failure);
+      if (e instanceof JobFailed) {
+        // A job whose manifest fails has no tasks, not those read before the failure.
+        await meta.clearJobTasks(id);
+        return this.failJob(s, e.failure);
+      }
       throw e;
     }
     const counts = await meta.jobTaskCounts(id);
@@ -418,7 +414,7 @@ export class BatchJobRunner {
         return await fail('SrcObjectNotEligible', `No rule of the replication configuration selects this version${why ? ` (${why})` : ''}.`);
       }
       const op = v.isDeleteMarker ? 'delete-marker' : 'object';
-      const tasks = m.destinations.map((d) => taskInput(d.rule, d.destination, op, id));
+      const tasks = m.destinations.map((d) => taskFor(d.rule, d.destination, op, id));
       if (!(await meta.startJobTask(id, t.seq, v.versionId, tasks))) {
         await fail('SrcVersionNotFound', `${t.key} version ${v.versionId} was deleted from ${t.bucket}.`);
       }
@@ -475,7 +471,7 @@ export class BatchJobRunner {
     }
     const manifest = {
       Format: REPORT_FORMAT,
-      ReportCreationDate: new Date(this.app.clock()).toISOString(),
+      ReportCreationDate: isoTime(this.app.clock()),
       Results: results,
       ReportSchema: REPORT_SCHEMA,
     };

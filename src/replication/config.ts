@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Errors } from '../errors.js';
 import { children, el, xmlDocument, type XmlNode } from '../http/xml.js';
+import { bucketFromArn } from '../objects/arn.js';
 
 export type Status = 'Enabled' | 'Disabled';
 
@@ -56,7 +57,7 @@ export interface ReplicationConfig {
 const STATUSES = new Set(['Enabled', 'Disabled']);
 
 /** Storage classes of the model's enum; which of them replication accepts is checked in validate. */
-export const MODEL_STORAGE_CLASSES = new Set([
+const MODEL_STORAGE_CLASSES = new Set([
   'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER',
   'DEEP_ARCHIVE', 'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE', 'FSX_OPENZFS', 'FSX_ONTAP',
   'AWS_BACKUP_WARM', 'AWS_BACKUP_LOW_COST_WARM',
@@ -186,7 +187,7 @@ function parseDestination(node: unknown): Destination {
 }
 
 /** A rule ID like AWS's generated ones: base64 of a UUID string. */
-export function generateRuleId(): string {
+function generateRuleId(): string {
   return Buffer.from(randomUUID()).toString('base64');
 }
 
@@ -291,9 +292,9 @@ export function replicationConfigXml(c: ReplicationConfig): string {
   return xmlDocument('ReplicationConfiguration', el('Role', c.role) + rules);
 }
 
-/** The destination bucket name of a rule (the ARN's resource part). */
+/** The destination bucket name of a rule (the ARN's resource part; validate.ts checks the ARN). */
 export function destinationBucketName(d: Destination): string {
-  return d.bucket.startsWith('arn:aws:s3:::') ? d.bucket.slice('arn:aws:s3:::'.length) : d.bucket;
+  return bucketFromArn(d.bucket) ?? d.bucket;
 }
 
 /** A rule is V2 when it has a Filter. */

@@ -2,14 +2,13 @@
  * The replication workers. Per region, tasks are claimed from the outbox as soon as the commit
  * that recorded them is durable (the store signals it) and on a timer for retries, with at most
  * `replicationConcurrency` copies in flight. Versions of one key reach a destination in order:
- * a task starts only when no earlier task of its (bucket, key, destination) is pending or in
- * flight. Every task ends done (deleted, version COMPLETED when all are) or FAILED with a
+ * the store makes only the earliest unsettled task of a (bucket, key, destination) claimable. Every task ends done (deleted, version COMPLETED when all are) or FAILED with a
  * reason; transient errors are retried with backoff, forever, visibly PENDING meanwhile.
  */
 import type { App } from '../app.js';
 import type { Region } from '../region.js';
 import type { ReplicationTask, TaskOutcome } from '../storage/types.js';
-import { ReplicationFailure, retryDelay } from './failures.js';
+import { asPermanent, ReplicationFailure, retryDelay } from './failures.js';
 import type { ReplicationObserver } from './observer.js';
 import { targetFor } from './targets.js';
 
@@ -85,13 +84,14 @@ export class ReplicationEngine {
     try {
       const capacity = () => this.app.config.replicationConcurrency - w.inflight;
       while (capacity() > 0 && !this.stopping) {
-        const tasks = await w.region.meta.readyReplicationTasks(this.app.clock(), capacity() * 4);
+        // Claimed tasks stay pending until settled and come back first: read past them.
+        const tasks = await w.region.meta.readyReplicationTasks(this.app.clock(), w.inflight + capacity() * 4);
         let started = 0;
         for (const t of tasks) {
           if (capacity() <= 0) break;
           const group = `${t.bucket}\u0000${t.key}\u0000${t.destination}`;
+          // Claimed already, and not yet settled.
           if (this.busy.has(group)) continue;
-          if (await w.region.meta.hasEarlierPendingTask(t)) continue;
           this.busy.add(group);
           w.inflight++;
           started++;
@@ -123,8 +123,9 @@ export class ReplicationEngine {
       await this.replicate(w, t);
       outcome = { kind: 'done' };
     } catch (e) {
-      if (e instanceof ReplicationFailure) {
-        outcome = { kind: 'failed', reason: e.reason, error: e.message };
+      const permanent = asPermanent(e);
+      if (permanent) {
+        outcome = { kind: 'failed', reason: permanent.reason, error: permanent.message };
       } else {
         outcome = { kind: 'retry', at: this.app.clock() + retryDelay(t.attempts), error: (e as Error).message ?? String(e) };
       }

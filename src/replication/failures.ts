@@ -3,6 +3,8 @@
  * reason (spec §4.4). Anything else thrown while replicating is transient: the task stays
  * PENDING and is retried with backoff.
  */
+import { UnreadableData } from '../objects/data.js';
+
 export class ReplicationFailure extends Error {
   constructor(
     readonly reason: string,
@@ -10,6 +12,19 @@ export class ReplicationFailure extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The permanent failure an error stands for, or undefined when it is transient. The source's
+ * own bytes missing or damaged will not mend by retrying: the version FAILED, reason
+ * SrcVersionNotFound (its data is not found as recorded), with what was found in the message.
+ */
+export function asPermanent(e: unknown): ReplicationFailure | undefined {
+  if (e instanceof ReplicationFailure) return e;
+  if (e instanceof UnreadableData) return new ReplicationFailure('SrcVersionNotFound', e.message);
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'ENOENT') return new ReplicationFailure('SrcVersionNotFound', `the source's data file is missing (${err.message})`);
+  return undefined;
 }
 
 /** Retry delays: 200 ms doubling per attempt, at most 30 s, with jitter so retries spread out. */

@@ -7,11 +7,13 @@ import type { NewVersion, ReplicationTaskInput, VersionRecord } from '../storage
 import { destinationBucketName, rulePrefix, ruleTags, type ReplicationRule } from './config.js';
 import { matchRules } from './rules.js';
 
-function taskFor(rule: ReplicationRule, destination: string, op: ReplicationTaskInput['op']): ReplicationTaskInput {
+/** The outbox task of a rule for one destination (live replication, or a Batch job's). */
+export function taskFor(rule: ReplicationRule, destination: string, op: ReplicationTaskInput['op'], batchJob?: string): ReplicationTaskInput {
   const d = rule.destination;
   const rtc = d.replicationTime?.status === 'Enabled';
   const t: ReplicationTaskInput = { destination, ruleId: rule.id, op, rtc, metrics: rtc || d.metrics?.status === 'Enabled' };
   if (d.storageClass !== undefined && op === 'object') t.storageClass = d.storageClass;
+  if (batchJob !== undefined) t.batchJob = batchJob;
   return t;
 }
 

@@ -6,6 +6,7 @@
  * Large objects keep their part boundaries, and a multipart copy resumes from its last part.
  */
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -16,7 +17,8 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { checksumHeader } from '../objects/checksums.js';
 import type { BucketEntry } from '../objects/buckets.js';
 import { openRange, readRange } from '../objects/data.js';
 import { REPLICA_HEADERS } from './protocol.js';
@@ -102,7 +104,7 @@ export class RemoteTarget implements ReplicationTarget {
     };
     if (v.data.kind === 'parts') return this.writeMultipart(source, v, v.data.parts, headers, progress);
     const body = v.size > 0 ? readRange(source.region.blobs, v.data, 0, v.size - 1) : Buffer.alloc(0);
-    const checksum = v.checksum ? { [`x-amz-checksum-${v.checksum.algorithm.toLowerCase()}`]: v.checksum.value } : {};
+    const checksum = v.checksum ? { [checksumHeader(v.checksum.algorithm)]: v.checksum.value } : {};
     try {
       await this.client.send(
         withHeaders(new PutObjectCommand({ Bucket: this.bucket, Key: v.key, Body: body as Readable | Buffer, ContentLength: v.size }), {
@@ -112,6 +114,8 @@ export class RemoteTarget implements ReplicationTarget {
       );
     } catch (e) {
       throw mapError(e, 'DstPutObjectNotPermitted');
+    } finally {
+      release(body);
     }
   }
 
@@ -147,7 +151,7 @@ export class RemoteTarget implements ReplicationTarget {
     for (const p of parts) {
       if (done.has(p.partNumber)) continue;
       const body = p.size > 0 ? openRange(source.region.blobs, { kind: 'parts', parts: [p] }, 0, p.size - 1) : Buffer.alloc(0);
-      const partChecksum = p.checksum && algorithm ? { [`x-amz-checksum-${algorithm.toLowerCase()}`]: p.checksum.value } : {};
+      const partChecksum = p.checksum && algorithm ? { [checksumHeader(algorithm)]: p.checksum.value } : {};
       try {
         const r = await this.client.send(
           withHeaders(
@@ -165,7 +169,9 @@ export class RemoteTarget implements ReplicationTarget {
         done.set(p.partNumber, r.ETag!.replace(/"/g, ''));
       } catch (e) {
         if (isNoSuchUpload(e)) return this.restart(source, v, parts, headers, progress);
-        throw mapError(e, 'DstMultipartPartUploadNotPermitted');
+        throw await this.abandon(state.uploadId, v, mapError(e, 'DstMultipartPartUploadNotPermitted'));
+      } finally {
+        release(body);
       }
       state.done.push({ n: p.partNumber, etag: done.get(p.partNumber)! });
       // After every part: a restart resumes here instead of starting over.
@@ -195,8 +201,19 @@ export class RemoteTarget implements ReplicationTarget {
         if (await this.exists(v)) return;
         return this.restart(source, v, parts, headers, progress);
       }
-      throw mapError(e, 'DstMultipartCompleteNotPermitted');
+      throw await this.abandon(state.uploadId, v, mapError(e, 'DstMultipartCompleteNotPermitted'));
     }
+  }
+
+  /**
+   * A multipart copy that fails for good leaves no upload behind at the destination (nothing
+   * there would ever clean it up). Transient failures keep it: the copy resumes from it.
+   */
+  private async abandon(uploadId: string, v: VersionRecord, error: Error): Promise<Error> {
+    if (error instanceof ReplicationFailure) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: v.key, UploadId: uploadId })).catch(() => undefined);
+    }
+    return error;
   }
 
   private async restart(
@@ -238,6 +255,14 @@ export class RemoteTarget implements ReplicationTarget {
       throw mapError(e, 'DstPutTaggingNotPermitted');
     }
   }
+}
+
+/**
+ * A body stream the SDK did not consume (a refused connection) still holds its file and the
+ * blob's pin: close it whatever happened.
+ */
+function release(body: unknown): void {
+  if (body instanceof Readable && !body.destroyed) body.destroy();
 }
 
 function isNoSuchUpload(e: unknown): boolean {

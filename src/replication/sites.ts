@@ -11,6 +11,8 @@ export interface Site {
   readonly config: SiteConfig;
   /** A client signing for `region` (S3 checks that requests are signed for the bucket's region). */
   client(region: string): S3Client;
+  /** Closes the clients' connections. */
+  close(): void;
 }
 
 export type Destination =
@@ -42,6 +44,10 @@ function makeSite(config: SiteConfig): Site {
         clients.set(region, c);
       }
       return c;
+    },
+    close() {
+      for (const c of clients.values()) c.destroy();
+      clients.clear();
     },
   };
 }
@@ -86,6 +92,10 @@ export class DestinationResolver {
     }
     if (unavailable) throw new SiteUnavailable(unavailable.message);
     return undefined;
+  }
+
+  close(): void {
+    for (const s of this.sites) s.close();
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 import { Errors, S3Error } from '../errors.js';
 import type { VersioningState } from '../storage/types.js';
+import { bucketFromArn } from '../objects/arn.js';
 import { destinationBucketName, isV2, ruleTags, type ReplicationConfig, type ReplicationRule } from './config.js';
 
 export interface ValidationEnv {
@@ -15,12 +16,12 @@ export interface ValidationEnv {
   destinationVersioning(bucketName: string): Promise<VersioningState | undefined>;
 }
 
-export const MAX_RULES = 1000;
+const MAX_RULES = 1000;
 const SCHEMA_HINT = 'Please refer to S3 Developer Guide for more information.';
 /** Classes that are not S3 storage classes a replica can be written in. */
 const NOT_REPLICABLE_CLASSES = new Set(['OUTPOSTS', 'SNOW', 'EXPRESS_ONEZONE', 'FSX_OPENZFS', 'FSX_ONTAP', 'AWS_BACKUP_WARM', 'AWS_BACKUP_LOW_COST_WARM']);
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
-const BUCKET_ARN = /^arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 const invalidRequest = (m: string) => new S3Error('InvalidRequest', 400, m);
 const invalidArgument = (m: string, name?: string, value?: string) => Errors.invalidArgument(m, name, value);
@@ -64,7 +65,8 @@ function checkRule(r: ReplicationRule): void {
   if (ssc?.sseKmsEncryptedObjects !== undefined && !d.encryptionConfiguration?.replicaKmsKeyId) {
     throw invalidRequest('ReplicaKmsKeyID must be specified if SseKmsEncryptedObjects tag is present.');
   }
-  if (!BUCKET_ARN.test(d.bucket)) throw invalidArgument('Invalid bucket ARN.', 'Destination.Bucket', d.bucket);
+  const name = bucketFromArn(d.bucket);
+  if (name === undefined || !BUCKET_NAME.test(name)) throw invalidArgument('Invalid bucket ARN.', 'Destination.Bucket', d.bucket);
   if (d.storageClass !== undefined && NOT_REPLICABLE_CLASSES.has(d.storageClass)) {
     throw invalidArgument(`The storage class ${d.storageClass} is not supported as a replication destination storage class.`, 'StorageClass', d.storageClass);
   }

@@ -12,8 +12,6 @@ export class GroupSync {
   private waiting: Waiter[] = [];
   private running = false;
   private closed = false;
-  /** Number of fsyncs issued, and of sync requests they covered (for benchmarks and tests). */
-  stats = { fsyncs: 0, requests: 0 };
 
   /** `fdatasync` suits files (the WAL); directories need a full `fsync` of their entries. */
   constructor(
@@ -23,7 +21,6 @@ export class GroupSync {
 
   sync(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    this.stats.requests++;
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       if (!this.running) this.flush();
@@ -34,7 +31,6 @@ export class GroupSync {
     const batch = this.waiting;
     this.waiting = [];
     this.running = true;
-    this.stats.fsyncs++;
     this.syncFn(this.fd, (err) => {
       for (const w of batch) {
         if (err) w.reject(err);

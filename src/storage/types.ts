@@ -110,7 +110,8 @@ export interface ReplicationTask extends ReplicationTaskInput {
   bucket: string;
   key: string;
   versionId: string;
-  status: 'pending' | 'failed';
+  /** 'waiting': behind an unsettled task of the same key and destination (not claimable yet). */
+  status: 'pending' | 'waiting' | 'failed';
   createdAt: number;
   attempts: number;
   nextAttemptAt: number;
@@ -222,7 +223,6 @@ export interface ScanFrom {
 export interface MetadataStore {
   readonly region: string;
   listBuckets(): Promise<BucketRecord[]>;
-  getBucket(name: string): Promise<BucketRecord | undefined>;
   createBucket(bucket: BucketRecord): Promise<void>;
   /** Deletes an empty bucket and its in-progress uploads; false when versions remain. */
   deleteBucket(name: string): Promise<{ deleted: boolean; freed: DataLocation[] }>;
@@ -282,12 +282,11 @@ export interface MetadataStore {
    * left as it is (applied: false). The replica becomes the key's latest version.
    */
   putReplica(v: NewVersion): Promise<{ applied: boolean; freed: DataLocation[] }>;
-  /** Records replication work for an existing version (metadata changes, batch jobs). */
-  enqueueReplication(bucket: string, key: string, versionId: string, tasks: ReplicationTaskInput[]): Promise<boolean>;
-  /** Pending tasks due by `now` whose version is durable, oldest first. */
+  /**
+   * Claimable tasks due by `now` whose version is durable, oldest first: only the earliest
+   * unsettled task of each (bucket, key, destination) is claimable.
+   */
   readyReplicationTasks(now: number, limit: number): Promise<ReplicationTask[]>;
-  /** True when an earlier task for the same key and destination is still pending. */
-  hasEarlierPendingTask(t: ReplicationTask): Promise<boolean>;
   /** Applies a task's outcome and the version's aggregated status in one transaction. */
   settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<void>;
   /** Pending and failed work per (bucket, destination, rule), for one bucket or all. */
@@ -298,6 +297,8 @@ export interface MetadataStore {
   overdueRtcTasks(createdBefore: number, limit: number): Promise<ReplicationTask[]>;
   /** Called after a commit that recorded replication work is durable. */
   onReplicationWork?: () => void;
+  /** Called once if a commit's fsync fails: no write is durable from then on. */
+  onDurabilityLost?: (e: Error) => void;
 
   /** True if any version or part refers to the blob (used to sweep orphans at start). */
   isBlobReferenced(blobId: string): Promise<boolean>;

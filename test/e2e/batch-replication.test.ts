@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -449,6 +449,42 @@ describe('Batch Replication: manifests, configuration, validation', () => {
     assert.equal(missing.FailureReasons.member[0].FailureCode, 'ManifestNotFound');
   });
 
+  it('reads a gzipped CSV manifest, and fails a gzip bomb with ManifestTooLarge while the server keeps serving', async () => {
+    const src = bucketName('zsrc');
+    const dst = bucketName('zdst');
+    const man = bucketName('zman');
+    await versioned(src);
+    await versioned(dst);
+    await s3.send(new CreateBucketCommand({ Bucket: man }));
+    const v = await put(src, 'gz key', 'from a gzipped manifest');
+    await replicate(src, dst);
+    const gz = gzipSync(`${src},${encodeURIComponent('gz key')},${v}\n`);
+    const etag = (await s3.send(new PutObjectCommand({ Bucket: man, Key: 'm.csv.gz', Body: gz }))).ETag!.replace(/"/g, '');
+    const ok = await waitJob(await createJob({ source: csvManifest(man, 'm.csv.gz', etag) }));
+    assert.equal(ok.Status, 'Complete', JSON.stringify(ok));
+    assert.deepEqual(progress(ok), { total: 1, succeeded: 1, failed: 0 });
+    assert.equal(await replicationStatus(src, 'gz key', v), 'COMPLETED');
+
+    // ~600 KiB of gzip that inflates to 600 MiB of zeros (the cap is 512 MiB of text).
+    const bomb = Buffer.concat(Array(600).fill(gzipSync(Buffer.alloc(1024 * 1024))));
+    const bombEtag = (await s3.send(new PutObjectCommand({ Bucket: man, Key: 'bomb.csv.gz', Body: bomb }))).ETag!.replace(/"/g, '');
+    const id = await createJob({ source: csvManifest(man, 'bomb.csv.gz', bombEtag) });
+    let slowest = 0;
+    for (;;) {
+      const t0 = Date.now();
+      const j = await describeJob(id);
+      slowest = Math.max(slowest, Date.now() - t0);
+      if (TERMINAL.has(j.Status)) {
+        assert.equal(j.Status, 'Failed', JSON.stringify(j));
+        assert.equal(j.FailureReasons.member[0].FailureCode, 'ManifestTooLarge');
+        assert.equal(progress(j).total, 0);
+        break;
+      }
+      await sleep(20);
+    }
+    assert.ok(slowest < 1000, `a DescribeJob took ${slowest} ms while the manifest was read`);
+  });
+
   it('fails every task with SrcBucketReplicationConfigMissing on a bucket without replication configuration', async () => {
     const src = bucketName('nsrc');
     const rep = bucketName('nrep');
@@ -560,6 +596,8 @@ describe('Batch Replication: manifests, configuration, validation', () => {
       ['no manifest', { source: '' }, 400, 'InvalidRequest'],
       ['manifest and generator', { source: generator(src) + csvManifest(src, 'm.csv', 'e') }, 400, 'InvalidRequest'],
       ['bad ObjectReplicationStatuses', { source: generator(src, members('ObjectReplicationStatuses', ['PENDING'])) }, 400, 'InvalidRequest'],
+      // Seconds a Date cannot hold: accepted, they made every DescribeJob of the job a 500.
+      ['CreatedAfter out of range', { source: generator(src, '<CreatedAfter>9000000000000</CreatedAfter>') }, 400, 'InvalidRequest'],
       ['report without bucket', { source: generator(src), report: '<Report><Enabled>true</Enabled><Format>Report_CSV_20180820</Format></Report>' }, 400, 'InvalidRequest'],
       ['other operation', { source: generator(src), operation: '<S3PutObjectTagging><TagSet/></S3PutObjectTagging>' }, 501, 'NotImplemented'],
     ];
@@ -754,7 +792,7 @@ print(json.dumps({'id': job, 'status': d['Status'], 'progress': d['ProgressSumma
     // The group is registered by main.ts; here it runs in a program of its own.
     const script =
       `import { Command } from 'commander';\n` +
-      `import { registerBatchCommands } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'replication', 'batch-cli.js'))};\n` +
+      `import { registerBatchCommands } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'cli', 'batch-commands.js'))};\n` +
       `const p = new Command().name('xregion');\nregisterBatchCommands(p);\nawait p.parseAsync(process.argv);\n`;
     // --eval resolves 'commander' from the working directory (the repository root).
     const xr = (args: string[]) =>

@@ -1,16 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { parseXmlBody } from '../../src/http/xml.js';
 import { S3Error } from '../../src/errors.js';
 import { jobDescriptorXml, jobListItemXml, parseCreateJob } from '../../src/api/s3control/jobs-xml.js';
+import { bucketFromArn, objectFromArn } from '../../src/objects/arn.js';
+import { JobFailed, manifestEntries, once } from '../../src/replication/batch-io.js';
 import {
-  bucketFromArn,
+  csvManifestLayout,
+  CsvParser,
   failureThresholdExceeded,
+  inventoryLayout,
   matchesFilter,
-  objectFromArn,
-  parseCsv,
-  parseCsvManifest,
-  replicationStateOf,
   reportKeyBase,
   reportLine,
   scanPrefix,
@@ -53,12 +54,15 @@ const CONFIG: ReplicationConfig = {
 };
 
 describe('Batch Replication manifest generator filter (spec §7.1)', () => {
-  it('maps replication states to NONE / COMPLETED / FAILED / REPLICA', () => {
-    assert.equal(replicationStateOf({ isReplica: false }), 'NONE');
-    assert.equal(replicationStateOf({ isReplica: false, replicationStatus: 'FAILED' }), 'FAILED');
-    assert.equal(replicationStateOf({ isReplica: false, replicationStatus: 'COMPLETED' }), 'COMPLETED');
-    assert.equal(replicationStateOf({ isReplica: true, replicationStatus: 'REPLICA' }), 'REPLICA');
-    assert.equal(replicationStateOf({ isReplica: false, replicationStatus: 'PENDING' }), 'PENDING');
+  it('maps replication states to NONE / COMPLETED / FAILED / REPLICA (and PENDING, which no filter accepts)', () => {
+    const state = (v: Partial<BatchVersionFacts>) =>
+      ['NONE', 'COMPLETED', 'FAILED', 'REPLICA', 'PENDING'].filter((s) => matchesFilter({ objectReplicationStatuses: [s] }, version(v), undefined));
+    assert.deepEqual(state({ isReplica: false }), ['NONE']);
+    assert.deepEqual(state({ isReplica: false, replicationStatus: 'FAILED' }), ['FAILED']);
+    assert.deepEqual(state({ isReplica: false, replicationStatus: 'COMPLETED' }), ['COMPLETED']);
+    assert.deepEqual(state({ isReplica: true, replicationStatus: 'REPLICA' }), ['REPLICA']);
+    assert.deepEqual(state({ isReplica: true, replicationStatus: 'FAILED' }), ['FAILED']);
+    assert.deepEqual(state({ isReplica: false, replicationStatus: 'PENDING' }), ['PENDING']);
   });
 
   it('applies every filter member, ANDed; lists within a member are ORed', () => {
@@ -110,7 +114,13 @@ describe('Batch Replication manifest generator filter (spec §7.1)', () => {
   });
 });
 
-describe('Batch Replication CSV manifests and reports', () => {
+/** A whole CSV text, pushed at once. */
+function parseCsv(text: string): string[][] {
+  const p = new CsvParser();
+  return [...p.push(text), ...p.end()];
+}
+
+describe('Batch Replication CSV, reports and ARNs', () => {
   it('parses RFC 4180 CSV', () => {
     assert.deepEqual(parseCsv('a,b,c\r\n"x,y","say ""hi""",\n\n"multi\nline",2,3'), [
       ['a', 'b', 'c'],
@@ -120,17 +130,34 @@ describe('Batch Replication CSV manifests and reports', () => {
     assert.throws(() => parseCsv('"open'));
   });
 
-  it('reads manifest rows by Fields, URL-decoding keys', () => {
-    const rows = parseCsvManifest('b1,dir%2Fa%20b.txt,v1\nb2,plain,\n', ['Bucket', 'Key', 'VersionId']);
-    assert.deepEqual(rows, [
-      { bucket: 'b1', key: 'dir/a b.txt', versionId: 'v1' },
-      { bucket: 'b2', key: 'plain' },
+  it('parses CSV pushed in pieces of any size the same as whole (quotes and CRLF across pieces)', () => {
+    const text = 'a,"b ""q"" c",d\r\n\r\n"x\r\ny",,"",z\rlast,"",\n"end"';
+    const whole = parseCsv(text);
+    assert.deepEqual(whole, [
+      ['a', 'b "q" c', 'd'],
+      ['x\r\ny', '', '', 'z'],
+      ['last', '', ''],
+      ['end'],
     ]);
-    assert.deepEqual(parseCsvManifest('x,b,k%C3%A9', ['Ignore', 'Bucket', 'Key']), [{ bucket: 'b', key: 'ké' }]);
-    assert.throws(() => parseCsvManifest('b', ['Bucket', 'Key']), /field/);
-    assert.throws(() => parseCsvManifest('b,k', ['Key']), /Bucket and Key/);
+    for (let i = 0; i <= text.length; i++) {
+      for (const j of [i, Math.min(text.length, i + 1), Math.min(text.length, i + 2)]) {
+        const p = new CsvParser();
+        const rows = [...p.push(text.slice(0, i)), ...p.push(text.slice(i, j)), ...p.push(text.slice(j)), ...p.end()];
+        assert.deepEqual(rows, whole, `split at ${i} and ${j}`);
+      }
+    }
+    const p = new CsvParser();
+    const rows: string[][] = [];
+    for (const c of text) rows.push(...p.push(c));
+    assert.deepEqual([...rows, ...p.end()], whole, 'one character at a time');
   });
 
+  it('refuses a row with a field over 64 KiB when the row ends, keeping nothing of it', () => {
+    const p = new CsvParser();
+    assert.deepEqual(p.push('ok,1\nb,'), [['ok', '1']]);
+    for (let i = 0; i < 10; i++) assert.deepEqual(p.push('x'.repeat(10_000)), []);
+    assert.throws(() => p.push('\n'), /row 2 has a field longer than 65536 characters/);
+  });
   it('writes report lines in AWS sample-row order with URL-encoded keys and CSV quoting', () => {
     assert.equal(
       reportLine({ seq: 0, bucket: 'b', key: 'a b/c,d', versionId: 'v1', status: 'succeeded', httpStatus: 200, message: 'Successful' }),
@@ -145,12 +172,93 @@ describe('Batch Replication CSV manifests and reports', () => {
     assert.equal(reportKeyBase(undefined, 'id1'), 'job-id1');
   });
 
-  it('takes buckets and objects out of ARNs', () => {
+  it('takes buckets and objects out of ARNs of every partition', () => {
     assert.equal(bucketFromArn('arn:aws:s3:::bucket'), 'bucket');
+    assert.equal(bucketFromArn('arn:aws-cn:s3:::bucket'), 'bucket');
+    assert.equal(bucketFromArn('arn:aws-us-gov:s3:::bucket'), 'bucket');
+    assert.equal(bucketFromArn('arn:other:s3:::bucket'), undefined);
     assert.equal(bucketFromArn('arn:aws:s3:::bucket/key'), undefined);
     assert.deepEqual(objectFromArn('arn:aws:s3:::bucket/dir/key.csv'), { bucket: 'bucket', key: 'dir/key.csv' });
+    assert.deepEqual(objectFromArn('arn:aws-cn:s3:::bucket/k'), { bucket: 'bucket', key: 'k' });
     assert.equal(objectFromArn('arn:aws:s3:::bucket'), undefined);
   });
+});
+
+/** Every entry of manifest bytes (given in pieces), as the runner stores them. */
+async function entries(data: Buffer | Buffer[], fields = ['Bucket', 'Key', 'VersionId']) {
+  async function* pieces() {
+    for (const b of Array.isArray(data) ? data : [data]) yield* once(b);
+  }
+  const out = [];
+  for await (const batch of manifestEntries(pieces(), csvManifestLayout(fields), 'the manifest')) out.push(...batch);
+  return out;
+}
+
+const failure = (code: string, message?: RegExp) => (e: unknown) => {
+  assert.ok(e instanceof JobFailed, String(e));
+  assert.equal(e.failure.code, code, e.failure.reason);
+  if (message) assert.match(e.failure.reason, message);
+  return true;
+};
+
+describe('Batch Replication manifests (streamed)', () => {
+  it('reads manifest rows by Fields, URL-decoding keys; no VersionId is the latest version', async () => {
+    assert.deepEqual(await entries(Buffer.from('b1,dir%2Fa%20b.txt,v1\nb2,plain,\n')), [
+      { bucket: 'b1', key: 'dir/a b.txt', versionId: 'v1' },
+      { bucket: 'b2', key: 'plain' },
+    ]);
+    assert.deepEqual(await entries(Buffer.from('x,b,k%C3%A9'), ['Ignore', 'Bucket', 'Key']), [{ bucket: 'b', key: 'ké' }]);
+    await assert.rejects(entries(Buffer.from('b'), ['Bucket', 'Key']), failure('ManifestInvalid', /line 1 of the manifest has 1 field/));
+    await assert.rejects(entries(Buffer.from('b,"k')), failure('ManifestInvalid', /unterminated quoted field/));
+    assert.throws(() => csvManifestLayout(['Key']), /Bucket and Key/);
+    assert.deepEqual(inventoryLayout('Bucket, Key, VersionId, IsLatest'), { bucket: 0, key: 1, versionId: 2, width: 4, strict: false });
+    assert.equal(inventoryLayout('Key, Size'), undefined);
+  });
+
+  it('reads gzipped manifests, in batches, with UTF-8 and gzip split anywhere', async () => {
+    const rows = Array.from({ length: 2500 }, (_, i) => `bucket,k%C3%A9y-${i},v${i}\n`).join('');
+    const gz = gzipSync(Buffer.from(rows));
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < gz.length; i += 777) pieces.push(gz.subarray(i, i + 777));
+    const batches: number[] = [];
+    async function* source() {
+      for (const p of pieces) yield p;
+    }
+    const got = [];
+    for await (const b of manifestEntries(source(), csvManifestLayout(['Bucket', 'Key', 'VersionId']), 'the manifest')) {
+      batches.push(b.length);
+      got.push(...b);
+    }
+    assert.equal(got.length, 2500);
+    assert.deepEqual(got[2499], { bucket: 'bucket', key: 'kéy-2499', versionId: 'v2499' });
+    assert.deepEqual(batches, [1000, 1000, 500]);
+    // A multi-byte character split between two pieces of plain text.
+    const text = Buffer.from('b,é,v\n');
+    assert.deepEqual(await entries([text.subarray(0, 3), text.subarray(3)]), [{ bucket: 'b', key: 'é', versionId: 'v' }]);
+    await assert.rejects(entries(Buffer.concat([gz.subarray(0, 100), Buffer.alloc(100, 7)])), failure('ManifestInvalid', /not valid gzip/));
+  });
+
+  it('fails a gzip bomb with ManifestTooLarge, without stalling the event loop', async () => {
+    // 600 concatenated gzip members of 1 MiB of zeros: ~600 KiB that inflate to 600 MiB, above
+    // the 512 MiB cap on a manifest's text.
+    const bomb = Buffer.concat(Array(600).fill(gzipSync(Buffer.alloc(1024 * 1024))));
+    assert.ok(bomb.length < 2 * 1024 * 1024, `bomb of ${bomb.length} bytes`);
+    let gap = 0;
+    let last = Date.now();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      gap = Math.max(gap, now - last);
+      last = now;
+    }, 5);
+    try {
+      await assert.rejects(entries(bomb), failure('ManifestTooLarge', /larger than 536870912 bytes/));
+    } finally {
+      clearInterval(timer);
+    }
+    // gunzipSync of the whole bomb would hold the loop for as long as it takes to inflate it.
+    assert.ok(gap < 250, `the event loop stalled for ${gap} ms`);
+  });
+
 });
 
 function parse(inner: string) {
@@ -248,6 +356,12 @@ describe('CreateJobRequest (S3 Control model)', () => {
     assert.equal(error(BASE + GEN.replace('</SourceBucket>', '</SourceBucket><Filter><ObjectReplicationStatuses><member>PENDING</member></ObjectReplicationStatuses></Filter>')), '400 InvalidRequest');
     assert.equal(error(BASE + GEN.replace('</SourceBucket>', '</SourceBucket><Filter><MatchAnyStorageClass><member>SNOW</member></MatchAnyStorageClass></Filter>')), '400 InvalidRequest');
     assert.equal(error(BASE + GEN.replace('</SourceBucket>', '</SourceBucket><Filter><CreatedAfter>yesterday</CreatedAfter></Filter>')), '400 InvalidRequest');
+    // Seconds beyond what a Date holds (±8.64e15 ms) would be stored and break every DescribeJob.
+    assert.equal(error(BASE + GEN.replace('</SourceBucket>', '</SourceBucket><Filter><CreatedAfter>9000000000000</CreatedAfter></Filter>')), '400 InvalidRequest');
+    assert.equal(error(BASE + GEN.replace('</SourceBucket>', '</SourceBucket><Filter><CreatedBefore>8640000000001</CreatedBefore></Filter>')), '400 InvalidRequest');
+    assert.equal(error(BASE + GEN.replace('</SourceBucket>', '</SourceBucket><Filter><CreatedAfter>8640000000000</CreatedAfter></Filter>')), 'ok');
+    assert.equal(error(BASE + GEN.replace('arn:aws:s3:::src', 'arn:aws-cn:s3:::src')), 'ok');
+    assert.equal(error(BASE + GEN.replace('arn:aws:s3:::src', 'arn:x:s3:::src')), '400 InvalidRequest');
     assert.equal(error(BASE + GEN.replace('<S3JobManifestGenerator>', '<S3JobManifestGenerator><Other/>').replace('</S3JobManifestGenerator></ManifestGenerator>', '</S3JobManifestGenerator><Other/></ManifestGenerator>')), '400 InvalidRequest');
     assert.equal(error(BASE.replace('<Report><Enabled>false</Enabled></Report>', '<Report><Enabled>true</Enabled><Format>Report_CSV_20180820</Format></Report>') + GEN), '400 InvalidRequest');
     assert.equal(error(BASE.replace('<Report><Enabled>false</Enabled></Report>', '<Report><Enabled>yes</Enabled></Report>') + GEN), '400 InvalidRequest');

@@ -121,7 +121,9 @@ describe('MetadataStore: batch jobs', () => {
     assert.equal((await store.getVersion('src', 'k1', 'v1'))?.replicationStatus, 'COMPLETED');
     assert.equal((await store.getVersion('src', 'k2', 'v2'))?.replicationStatus, 'FAILED');
 
-    // Another job re-drives k2: the earlier failure is dropped, the version is PENDING, then COMPLETED.
+    // Once that job has ended, another job re-drives k2: the earlier failure is dropped, the
+    // version is PENDING, then COMPLETED.
+    assert.equal(await store.updateJob('run', 'New', 'Complete', '{}'), true);
     await store.putNewJob(job('redrive'));
     await store.addJobTasks('redrive', [{ seq: 0, bucket: 'src', key: 'k2', versionId: 'v2' }]);
     assert.equal(await store.startJobTask('redrive', 0, 'v2', [TASK]), true);
@@ -134,6 +136,26 @@ describe('MetadataStore: batch jobs', () => {
 
     await store.clearJobTasks('run');
     assert.equal((await store.jobTaskCounts('run')).total, 0);
+  });
+
+  it("never drops the failure of a job that is still running: its task ends failed, not succeeded", async () => {
+    await store.putVersion(version('k3', 'v3'), { replaceNull: false });
+    await store.putNewJob(job('first', { status: 'Active' }));
+    await store.addJobTasks('first', [{ seq: 0, bucket: 'src', key: 'k3', versionId: 'v3' }]);
+    assert.equal(await store.startJobTask('first', 0, 'v3', [TASK]), true);
+    const mine = (await store.readyReplicationTasks(Date.now() + 1000, 100)).find((t) => t.batchJob === 'first')!;
+    await store.settleReplicationTask(mine, { kind: 'failed', reason: 'DstBucketUnversioned', error: 'not versioned' });
+    // A second job starts the same version before the first one has settled its task.
+    await store.putNewJob(job('second', { status: 'Active' }));
+    await store.addJobTasks('second', [{ seq: 0, bucket: 'src', key: 'k3', versionId: 'v3' }]);
+    assert.equal(await store.startJobTask('second', 0, 'v3', [TASK]), true);
+    assert.equal(await store.settleJobTasks('first', 100), 1);
+    assert.deepEqual(await store.jobTaskCounts('first'), { total: 1, queued: 0, running: 0, succeeded: 0, failed: 1 });
+    assert.equal((await store.jobTasks('first', 'failed', -1, 10))[0]?.errorCode, 'DstBucketUnversioned');
+    const theirs = (await store.readyReplicationTasks(Date.now() + 1000, 100)).find((t) => t.batchJob === 'second')!;
+    await store.settleReplicationTask(theirs, { kind: 'done' });
+    assert.equal(await store.settleJobTasks('second', 100), 1);
+    assert.deepEqual(await store.jobTaskCounts('second'), { total: 1, queued: 0, running: 0, succeeded: 1, failed: 0 });
   });
 
   it('scans versions with their facts, keys ascending and oldest first, from a position', async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareKeys, prefixUpperBound } from '../../src/objects/key-order.js';
+import { compareKeys, prefixUpperBound } from '../../src/storage/key-order.js';
 
 const utf8Compare = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 

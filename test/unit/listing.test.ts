@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { commonPrefixOf, listPage, resumeAfterMarker, type PageSource } from '../../src/objects/listing.js';
-import { compareKeys } from '../../src/objects/key-order.js';
+import { compareKeys } from '../../src/storage/key-order.js';
 
 type Cursor = { key: string; inclusive: boolean };
 

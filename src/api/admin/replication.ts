@@ -9,6 +9,7 @@ import { explainReplication } from '../../replication/explain.js';
 import { statusReport, verifyReplication } from '../../replication/report.js';
 import type { Tags } from '../../storage/types.js';
 import type { S3Call } from '../s3/call.js';
+import { validateTags } from '../s3/object-headers.js';
 
 function json(body: unknown): S3Response {
   return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body, null, 2) };
@@ -32,7 +33,7 @@ function parseTags(s: string | undefined): Tags | undefined {
     if (eq <= 0) throw Errors.invalidArgument(`"${pair}" is not key=value`, 'tags', s);
     tags.push([pair.slice(0, eq), pair.slice(eq + 1)]);
   }
-  return tags;
+  return validateTags(tags);
 }
 
 export async function dispatchAdmin(call: S3Call): Promise<S3Response> {

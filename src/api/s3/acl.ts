@@ -6,15 +6,16 @@ import { xmlDocument } from '../../http/xml.js';
 import { findReadableVersion, versionHeader } from '../../objects/versions.js';
 import { bucketOf, empty, header, keyOf, xml, type Handler, type S3Call } from './call.js';
 import { aclNotSupported, checkAclHeaders } from './object-headers.js';
-import { canonicalUserId, ownerXml } from './wire.js';
+import { ownerXml } from './wire.js';
 
 function ownerFullControl(accountId: string): string {
+  const grantee = ownerXml(accountId, 'Grantee').replace(
+    '<Grantee>',
+    '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">',
+  );
   return xmlDocument(
     'AccessControlPolicy',
-    ownerXml(accountId) +
-      '<AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">' +
-      `<ID>${canonicalUserId(accountId)}</ID><DisplayName>${accountId}</DisplayName></Grantee>` +
-      '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList>',
+    ownerXml(accountId) + `<AccessControlList><Grant>${grantee}<Permission>FULL_CONTROL</Permission></Grant></AccessControlList>`,
   );
 }
 

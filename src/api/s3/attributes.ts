@@ -5,7 +5,7 @@ import { Errors } from '../../errors.js';
 import { el, xmlDocument } from '../../http/xml.js';
 import { findReadableVersion, versionHeader } from '../../objects/versions.js';
 import { bucketOf, header, keyOf, xml, type Handler } from './call.js';
-import { httpDate } from './object-headers.js';
+import { httpDate } from '../../dates.js';
 
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
 

@@ -5,7 +5,7 @@ import { Errors, S3Error } from '../../errors.js';
 import { el, xmlDocument } from '../../http/xml.js';
 import { parseChecksumAlgorithm } from '../../objects/checksums.js';
 import { writePrecondition } from '../../objects/conditions.js';
-import { copyBody, findCopySource, MAX_COPY_SIZE, parseCopySource } from '../../objects/copy.js';
+import { copyBody, findCopySource, MAX_COPY_SIZE, parseCopySource, type CopySource } from '../../objects/copy.js';
 import { ingestBody } from '../../objects/data.js';
 import { requireUpload, uploadPart, MAX_PART_SIZE } from '../../objects/multipart.js';
 import { fullObjectChecksum } from '../../objects/put.js';
@@ -23,8 +23,7 @@ import {
 } from './object-headers.js';
 import { isoTime } from './wire.js';
 
-function sourceOf(call: S3Call) {
-  const src = parseCopySource(header(call, 'x-amz-copy-source')!);
+function sourceOf(call: S3Call, src: CopySource) {
   return findCopySource(call.app.buckets, src, {
     ifMatch: header(call, 'x-amz-copy-source-if-match'),
     ifNoneMatch: header(call, 'x-amz-copy-source-if-none-match'),
@@ -53,12 +52,14 @@ export const copyObject: Handler = async (call) => {
   checkEncryptionHeaders(call);
   const metaDirective = directive(call, 'x-amz-metadata-directive');
   const tagDirective = directive(call, 'x-amz-tagging-directive');
-  const { bucket: srcBucket, version: src } = await sourceOf(call);
+  const source = parseCopySource(header(call, 'x-amz-copy-source')!);
+  const { bucket: srcBucket, version: src } = await sourceOf(call, source);
   if (src.size > MAX_COPY_SIZE) {
     throw Errors.invalidRequest(`The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SIZE}`);
   }
   const storageClass = header(call, 'x-amz-storage-class') !== undefined ? storageClassFromHeaders(call) : src.storageClass;
-  const sameObject = srcBucket.record.name === bucket.record.name && src.key === key;
+  // Copying a named older version onto its key is how a previous version is restored.
+  const sameObject = srcBucket.record.name === bucket.record.name && src.key === key && source.versionId === undefined;
   if (
     sameObject &&
     metaDirective === 'COPY' &&
@@ -123,7 +124,7 @@ export const uploadPartCopy: Handler = async (call) => {
   const key = keyOf(call);
   const partNumber = intParam(call, 'partNumber', 1, 10000)!;
   const upload = await requireUpload(bucket, key, call.query.get('uploadId')!);
-  const { bucket: srcBucket, version: src } = await sourceOf(call);
+  const { bucket: srcBucket, version: src } = await sourceOf(call, parseCopySource(header(call, 'x-amz-copy-source')!));
   const { start, end } = copyRange(header(call, 'x-amz-copy-source-range'), src.size);
   if (end - start + 1 > MAX_PART_SIZE) throw Errors.entityTooLarge(end - start + 1, MAX_PART_SIZE);
   const part = await uploadPart(bucket, upload, partNumber, copyBody(srcBucket, src, start, end, upload.checksumAlgorithm), call.now);

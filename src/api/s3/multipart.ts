@@ -4,7 +4,12 @@
  */
 import { Errors } from '../../errors.js';
 import { children, el, parseXmlBody, text, xmlDocument } from '../../http/xml.js';
-import { checksumAlgorithmFromHeaderName, parseChecksumAlgorithm, CHECKSUM_ALGORITHMS } from '../../objects/checksums.js';
+import {
+  checksumAlgorithmFromHeaderName,
+  isValidChecksumValue,
+  parseChecksumAlgorithm,
+  CHECKSUM_ALGORITHMS,
+} from '../../objects/checksums.js';
 import { writePrecondition } from '../../objects/conditions.js';
 import { listPage, resumeAfterMarker, type PageSource } from '../../objects/listing.js';
 import {
@@ -106,7 +111,8 @@ export const completeMultipartUpload: Handler = async (call) => {
   const replica = replicaRequest(call, bucket);
   if (replica) checkReplicaDestination(bucket);
   const v = await completeUpload(bucket, key, uploadId, requested, expected, precondition, replica);
-  const location = `${call.req.headers.host ? `http://${call.req.headers.host}` : ''}/${bucket.record.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  const scheme = call.app.config.tls ? 'https' : 'http';
+  const location = `${call.req.headers.host ? `${scheme}://${call.req.headers.host}` : ''}/${bucket.record.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   const checksum = v.checksum ? el(`Checksum${v.checksum.algorithm}`, v.checksum.value) + el('ChecksumType', v.checksum.type) : '';
   return xml(
     xmlDocument(
@@ -127,7 +133,9 @@ function completionExpectations(call: S3Call): CompletionExpectations {
     if (!name.startsWith('x-amz-checksum-') || name === 'x-amz-checksum-type') continue;
     const algorithm = checksumAlgorithmFromHeaderName(name);
     if (!algorithm) throw Errors.invalidRequest(`The ${name} checksum is not supported by this server.`);
-    expected.checksum = { algorithm, value: header(call, name)! };
+    const value = header(call, name)!;
+    if (!isValidChecksumValue(algorithm, value)) throw Errors.invalidRequest(`Value for ${name} header is invalid.`);
+    expected.checksum = { algorithm, value };
   }
   const type = header(call, 'x-amz-checksum-type');
   if (type !== undefined) {

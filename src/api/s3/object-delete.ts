@@ -4,6 +4,7 @@
 import { Errors, S3Error } from '../../errors.js';
 import { children, el, parseXmlBody, text, xmlDocument } from '../../http/xml.js';
 import { deleteObject as deleteObjectVersion } from '../../objects/versions.js';
+import { checkKeyLength } from '../../storage/key-order.js';
 import { commitReplica } from '../../objects/replica.js';
 import { replicaRequest } from './replica.js';
 import { bucketOf, documentBody, empty, keyOf, xml, type Handler } from './call.js';
@@ -50,7 +51,7 @@ export const deleteObjects: Handler = async (call) => {
   // One at a time: deletes of one key must apply in the order the client listed them.
   for (const r of requests) {
     try {
-      if (Buffer.byteLength(r.key) > 1024) throw new S3Error('KeyTooLongError', 400, 'Your key is too long');
+      checkKeyLength(r.key);
       const res = await deleteObjectVersion(bucket, r.key, r.versionId, call.accountId, call.now);
       if (quiet) continue;
       out +=
@@ -61,8 +62,11 @@ export const deleteObjects: Handler = async (call) => {
         (res.deleteMarker ? el('DeleteMarkerVersionId', res.versionId) : '') +
         '</Deleted>';
     } catch (e) {
-      if (!(e instanceof S3Error) || e.status >= 500) throw e;
-      out += '<Error>' + el('Key', r.key) + el('VersionId', r.versionId) + el('Code', e.code) + el('Message', e.message) + '</Error>';
+      // Earlier keys are already deleted: a failure is this key's error, not the request's
+      // (a retried request would add delete markers twice).
+      const err = e instanceof S3Error ? e : Errors.internal();
+      if (!(e instanceof S3Error)) call.app.log.error({ bucket: bucket.record.name, err: (e as Error).message }, 'DeleteObjects: one key failed');
+      out += '<Error>' + el('Key', r.key) + el('VersionId', r.versionId) + el('Code', err.code) + el('Message', err.message) + '</Error>';
     }
   }
   return xml(xmlDocument('DeleteResult', out));

@@ -5,6 +5,7 @@
 import { Errors, S3Error } from '../../errors.js';
 import { parseQuery } from '../../http/addressing.js';
 import type { HeaderValue } from '../../http/respond.js';
+import { httpDate } from '../../dates.js';
 import { checksumHeader } from '../../objects/checksums.js';
 import type { ObjectMeta, StoredChecksum, Tags, VersionRecord } from '../../storage/types.js';
 import { header, type S3Call } from './call.js';
@@ -12,7 +13,7 @@ import { header, type S3Call } from './call.js';
 /** User metadata limit: the sum of names and values of x-amz-meta-* in UTF-8 bytes. */
 const MAX_USER_METADATA = 2048;
 
-export const STORAGE_CLASSES = new Set([
+const STORAGE_CLASSES = new Set([
   'STANDARD',
   'REDUCED_REDUNDANCY',
   'STANDARD_IA',
@@ -126,10 +127,6 @@ const CANNED_ACLS = new Set([
 ]);
 
 /**
- * Buckets have Object Ownership "BucketOwnerEnforced" (AWS's default since 2023): ACLs are
- * disabled, and a request that sets one other than the owner's full control is refused.
- */
-/**
  * Server-side encryption headers on writes. Encryption at rest does not exist yet; a request
  * that asks for it is refused rather than stored in the clear and acknowledged.
  */
@@ -139,6 +136,10 @@ export function checkEncryptionHeaders(call: S3Call): void {
   }
 }
 
+/**
+ * Buckets have Object Ownership "BucketOwnerEnforced" (AWS's default since 2023): ACLs are
+ * disabled, and a request that sets one other than the owner's full control is refused.
+ */
 export function checkAclHeaders(call: S3Call): void {
   const acl = header(call, 'x-amz-acl');
   if (acl !== undefined) {
@@ -152,10 +153,6 @@ export function checkAclHeaders(call: S3Call): void {
 
 export function aclNotSupported(): S3Error {
   return new S3Error('AccessControlListNotSupported', 400, 'The bucket does not allow ACLs');
-}
-
-export function httpDate(ms: number): string {
-  return new Date(ms).toUTCString();
 }
 
 export function quoteEtag(etag: string): string {
@@ -195,9 +192,20 @@ export function versionHeaders(
   // response-* parameters override the stored headers of this one answer.
   for (const [param, name] of RESPONSE_OVERRIDES) {
     const value = call.query.get(param);
-    if (value !== undefined) h[name] = value;
+    if (value !== undefined) h[name] = headerSafe(param, value);
   }
   return h;
+}
+
+/**
+ * A query value that becomes a response header: control characters (a newline would split the
+ * header) are refused; text beyond Latin-1 is sent as its UTF-8 bytes, as S3 does.
+ */
+function headerSafe(param: string, value: string): string {
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) {
+    throw Errors.invalidArgument(`Header value of ${param} contains invalid characters`, param, value);
+  }
+  return /[^\u0000-\u00ff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
 }
 
 const RESPONSE_OVERRIDES: Array<[string, string]> = [

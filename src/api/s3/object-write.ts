@@ -18,7 +18,7 @@ import {
 } from './object-headers.js';
 
 /** Largest single PUT S3 accepts: 5 GiB. */
-export const MAX_PUT_SIZE = 5 * 1024 * 1024 * 1024;
+const MAX_PUT_SIZE = 5 * 1024 * 1024 * 1024;
 
 export const putObject: Handler = async (call) => {
   const bucket = bucketOf(call);

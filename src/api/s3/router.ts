@@ -33,6 +33,7 @@ import { getBucketVersioning, putBucketVersioning } from './versioning.js';
 import { deleteBucketReplication, getBucketReplication, putBucketReplication } from './replication.js';
 import { dispatchS3Control, isS3ControlCall } from '../s3control/router.js';
 import { dispatchAdmin } from '../admin/replication.js';
+import { parseCopySource } from '../../objects/copy.js';
 
 type Routes = Partial<Record<string, Handler>>;
 
@@ -133,13 +134,7 @@ function checkExpectedOwner(call: S3Call): void {
   const sourceExpected = header(call, 'x-amz-source-expected-bucket-owner');
   const copySource = header(call, 'x-amz-copy-source');
   if (sourceExpected !== undefined && copySource !== undefined) {
-    let name: string;
-    try {
-      name = decodeURIComponent(copySource.replace(/^\//, '').split('/')[0] ?? '');
-    } catch {
-      return; // CopyObject answers a malformed source itself
-    }
-    const src = call.app.buckets.get(name);
+    const src = call.app.buckets.get(parseCopySource(copySource).bucket);
     if (src && src.record.owner !== sourceExpected) throw Errors.accessDenied();
   }
 }

@@ -21,9 +21,7 @@ export function ownerXml(accountId: string, name = 'Owner'): string {
   return `<${name}><ID>${canonicalUserId(accountId)}</ID><DisplayName>${accountId}</DisplayName></${name}>`;
 }
 
-export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
-}
+export { isoTime } from '../../dates.js';
 
 /** encoding-type=url: keys and prefixes percent-encoded (clients decode with unquote_plus). */
 export function listingEncoder(encodingType: string | undefined): (s: string) => string {

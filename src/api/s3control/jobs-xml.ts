@@ -4,8 +4,9 @@
  * rendered in the model's member order. Lists are not flattened: their items are <member>
  * elements (ObjectEncryption for MatchAnyObjectEncryption), as the model names them.
  */
-import { S3Error } from '../../errors.js';
-import { el, esc, type XmlNode } from '../../http/xml.js';
+import { Errors, S3Error } from '../../errors.js';
+import { el, xmlDocument, type XmlNode } from '../../http/xml.js';
+import { bucketFromArn, objectFromArn } from '../../objects/arn.js';
 import {
   FILTER_REPLICATION_STATUSES,
   FILTER_STORAGE_CLASSES,
@@ -13,6 +14,7 @@ import {
   JOB_OPERATIONS,
   MANIFEST_FIELDS,
   MANIFEST_FORMATS,
+  OBJECT_ENCRYPTION_TYPES,
   REPORT_FORMAT,
   REPORT_SCOPES,
   type JobFilter,
@@ -25,12 +27,12 @@ import {
   type ObjectEncryptionFilter,
 } from '../../replication/batch-model.js';
 import type { JobView } from '../../replication/batch-jobs.js';
+import { isoTime } from '../../dates.js';
 
+/** The namespace of S3 Control documents (results here and in the router; the CLI's CreateJobRequest). */
 export const S3CONTROL_NS = 'http://awss3control.amazonaws.com/doc/2018-08-20/';
 
-export function invalidRequest(message: string): S3Error {
-  return new S3Error('InvalidRequest', 400, message);
-}
+const invalidRequest = Errors.invalidRequest;
 
 type Node = Record<string, XmlNode | XmlNode[]>;
 
@@ -95,11 +97,18 @@ function integer(v: string | undefined, name: string, min: number, max: number):
   return n;
 }
 
+/** The time value range of a JavaScript Date (±100,000,000 days around the epoch). */
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * An ISO 8601 time, or seconds since the epoch (botocore's timestamp forms), as ms. Anything a
+ * Date cannot hold is refused here: it would be stored, and fail every later DescribeJob.
+ */
 function timestamp(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const t = v.trim();
   const n = /^\d+(\.\d+)?$/.test(t) ? Number(t) * 1000 : Date.parse(t);
-  if (!Number.isFinite(n)) throw invalidRequest(`${name} is not a valid timestamp`);
+  if (!Number.isFinite(n) || Math.abs(n) > MAX_TIME_MS) throw invalidRequest(`${name} is not a valid timestamp`);
   return n;
 }
 
@@ -115,13 +124,11 @@ function oneOf<T extends string>(v: string | undefined, allowed: readonly T[], n
   return v as T;
 }
 
-const BUCKET_ARN = /^arn:[^:]+:s3:::[^/]+$/;
-const OBJECT_ARN = /^arn:[^:]+:s3:::[^/]+\/.+$/s;
 const ROLE_ARN = /^arn:[^:]+:iam::\d{12}:role\/.*$/s;
 const ACCOUNT = /^\d{12}$/;
 
 function bucketArn(v: string, name: string): string {
-  if (v.length > 128 || !BUCKET_ARN.test(v)) throw invalidRequest(`${name} must be a bucket ARN (arn:aws:s3:::bucket-name)`);
+  if (v.length > 128 || bucketFromArn(v) === undefined) throw invalidRequest(`${name} must be a bucket ARN (arn:aws:s3:::bucket-name)`);
   return v;
 }
 
@@ -161,7 +168,7 @@ function parseManifest(n: Node): JobManifest {
     objectArn: required(location, 'ObjectArn', 'Manifest.Location.'),
     etag: required(location, 'ETag', 'Manifest.Location.'),
   };
-  if (m.objectArn.length > 2000 || !OBJECT_ARN.test(m.objectArn)) {
+  if (m.objectArn.length > 2000 || objectFromArn(m.objectArn) === undefined) {
     throw invalidRequest('Manifest.Location.ObjectArn must be an object ARN (arn:aws:s3:::bucket/key)');
   }
   length(m.etag, 'Manifest.Location.ETag', 1, 1024);
@@ -223,7 +230,7 @@ function parseFilter(n: Node): JobFilter {
     f.matchAnyObjectEncryption = enc.map((e) => {
       const keys = Object.keys(e);
       if (keys.length !== 1) throw invalidRequest('Filter.MatchAnyObjectEncryption: an ObjectEncryption names exactly one type');
-      const type = oneOf(keys[0], ['SSE-S3', 'SSE-KMS', 'DSSE-KMS', 'SSE-C', 'NOT-SSE'] as const, 'ObjectEncryption')!;
+      const type = oneOf(keys[0], OBJECT_ENCRYPTION_TYPES, 'ObjectEncryption')!;
       const body = struct(e, type) ?? {};
       const out: ObjectEncryptionFilter = { type };
       const kms = str(body, 'KmsKeyArn');
@@ -332,7 +339,7 @@ export function parseCreateJob(root: Node, accountId: string, region: string): J
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : isoTime(ms));
 const members = (name: string, items: string[] | undefined, member = 'member') =>
   items === undefined ? '' : `<${name}>${items.map((i) => el(member, i)).join('')}</${name}>`;
 
@@ -485,18 +492,14 @@ export function jobListItemXml(j: JobView): string {
   );
 }
 
-/** A result document in the S3 Control namespace. */
-export function controlDocument(root: string, inner: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3CONTROL_NS}">${inner}</${root}>`;
-}
-
-/** S3 Control's error document: the error inside <ErrorResponse>, then the request ids. */
+/**
+ * S3 Control's error document: the error inside <ErrorResponse>, then the request ids. S3's
+ * errorDocument (http/respond.ts) renders the same fields inside a root <Error> that also holds
+ * the request ids, so only its field loop could be shared; that would need an export there.
+ */
 export function controlErrorXml(e: S3Error, requestId: string, hostId: string): string {
   let fields = '';
   for (const [k, v] of Object.entries(e.fields)) fields += el(k, v);
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error>' +
-    `<Code>${esc(e.code)}</Code><Message>${esc(e.message)}</Message>${fields}</Error>` +
-    `<RequestId>${esc(requestId)}</RequestId><HostId>${esc(hostId)}</HostId></ErrorResponse>`
-  );
+  const error = `<Error>${el('Code', e.code)}${el('Message', e.message)}${fields}</Error>`;
+  return xmlDocument('ErrorResponse', error + el('RequestId', requestId) + el('HostId', hostId), null);
 }

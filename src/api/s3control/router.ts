@@ -7,18 +7,17 @@
  */
 import { Errors, S3Error } from '../../errors.js';
 import type { S3Response } from '../../http/respond.js';
-import { parseXmlBody } from '../../http/xml.js';
+import { parseQuery } from '../../http/sigv4/canonical.js';
+import { el, parseXmlBody, xmlDocument } from '../../http/xml.js';
 import { newHostId } from '../../objects/ids.js';
 import { createJob, describeJob, listJobs, updateJobPriority, updateJobStatus } from '../../replication/batch-jobs.js';
 import { JOB_STATUSES } from '../../replication/batch-model.js';
 import { documentBody, header, type S3Call } from '../s3/call.js';
-import { controlDocument, controlErrorXml, invalidRequest, jobDescriptorXml, jobListItemXml, parseCreateJob } from './jobs-xml.js';
-import { el } from '../../http/xml.js';
+import { controlErrorXml, jobDescriptorXml, jobListItemXml, parseCreateJob, S3CONTROL_NS } from './jobs-xml.js';
 
-export const S3CONTROL_PATH_PREFIX = '/v20180820/';
-
-/** The name S3 would give a path-style request for `/v20180820/...`. */
+/** The name S3 would give a path-style request for `/v20180820/...`: the rest is call.key. */
 const CONTROL_SEGMENT = 'v20180820';
+const S3CONTROL_PATH_PREFIX = `/${CONTROL_SEGMENT}/`;
 
 /**
  * Whether a request is for S3 Control rather than S3: a path under /v20180820/ that is not
@@ -33,34 +32,32 @@ export function isS3ControlCall(call: S3Call): boolean {
 }
 
 function xmlResponse(root: string, inner: string): S3Response {
-  return { status: 200, headers: { 'content-type': 'application/xml' }, body: controlDocument(root, inner) };
+  return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDocument(root, inner, S3CONTROL_NS) };
 }
 
-/** All values of a query parameter (ListJobs repeats jobStatuses). */
-function queryAll(rawQuery: string, name: string): string[] {
-  const out: string[] = [];
-  for (const part of rawQuery.split('&')) {
-    const eq = part.indexOf('=');
-    const n = eq < 0 ? part : part.slice(0, eq);
-    if (decodeURIComponent(n) !== name) continue;
-    out.push(decodeURIComponent(eq < 0 ? '' : part.slice(eq + 1)));
-  }
-  return out;
+/**
+ * All values of a query parameter (ListJobs repeats jobStatuses). call.query keeps the first
+ * value of each name only, so the raw query is read again.
+ */
+function queryAll(call: S3Call, name: string): string[] {
+  const url = call.req.url ?? '';
+  const qi = url.indexOf('?');
+  return qi < 0 ? [] : parseQuery(url.slice(qi + 1)).filter((p) => p.name === name).map((p) => p.value);
 }
 
 function accountOf(call: S3Call): string {
   const a = header(call, 'x-amz-account-id');
-  if (a === undefined || a === '') throw invalidRequest('The x-amz-account-id header is required');
-  if (!/^\d{12}$/.test(a)) throw invalidRequest('The x-amz-account-id header must be a 12-digit account id');
+  if (a === undefined || a === '') throw Errors.invalidRequest('The x-amz-account-id header is required');
+  if (!/^\d{12}$/.test(a)) throw Errors.invalidRequest('The x-amz-account-id header must be a 12-digit account id');
   if (a !== call.accountId) throw Errors.accessDenied();
   return a;
 }
 
 const JOB_ID = /^[a-zA-Z0-9\-_]{5,36}$/;
 
-function jobIdOf(raw: string): string {
-  const id = decodeURIComponent(raw);
-  if (!JOB_ID.test(id)) throw invalidRequest('The job id is not valid');
+/** The job id of the path (call.key is already percent-decoded). */
+function jobIdOf(id: string): string {
+  if (!JOB_ID.test(id)) throw Errors.invalidRequest('The job id is not valid');
   return id;
 }
 
@@ -75,16 +72,13 @@ export async function dispatchS3Control(call: S3Call): Promise<S3Response> {
 }
 
 async function route(call: S3Call): Promise<S3Response> {
-  const url = call.req.url ?? '';
-  const qi = url.indexOf('?');
-  const path = qi < 0 ? url : url.slice(0, qi);
-  const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
-  const parts = path.slice(S3CONTROL_PATH_PREFIX.length).split('/');
+  const path = call.key ?? '';
+  const parts = path.split('/');
   const m = call.method;
   if (parts[0] === 'jobs') {
     if (parts.length === 1) {
       if (m === 'POST') return createJobHandler(call);
-      if (m === 'GET') return listJobsHandler(call, rawQuery);
+      if (m === 'GET') return listJobsHandler(call);
     } else if (parts.length === 2 && parts[1] !== '') {
       if (m === 'GET') return describeJobHandler(call, jobIdOf(parts[1]!));
     } else if (parts.length === 3 && parts[2] === 'status' && m === 'POST') {
@@ -96,7 +90,7 @@ async function route(call: S3Call): Promise<S3Response> {
   throw new S3Error(
     'NotImplemented',
     501,
-    `xregion serves the S3 Control operations of Batch Replication jobs only (CreateJob, DescribeJob, ListJobs, UpdateJobStatus, UpdateJobPriority); ${m} ${path} is not implemented.`,
+    `xregion serves the S3 Control operations of Batch Replication jobs only (CreateJob, DescribeJob, ListJobs, UpdateJobStatus, UpdateJobPriority); ${m} ${S3CONTROL_PATH_PREFIX}${path} is not implemented.`,
   );
 }
 
@@ -113,9 +107,9 @@ async function describeJobHandler(call: S3Call, id: string): Promise<S3Response>
   return xmlResponse('DescribeJobResult', jobDescriptorXml(job));
 }
 
-async function listJobsHandler(call: S3Call, rawQuery: string): Promise<S3Response> {
+async function listJobsHandler(call: S3Call): Promise<S3Response> {
   const account = accountOf(call);
-  const statuses = queryAll(rawQuery, 'jobStatuses');
+  const statuses = queryAll(call, 'jobStatuses');
   for (const s of statuses) {
     if (!(JOB_STATUSES as readonly string[]).includes(s)) {
       throw new S3Error('InvalidRequestException', 400, `jobStatuses must be among ${JOB_STATUSES.join(', ')}`);

@@ -57,7 +57,7 @@ export function percentDecode(raw: string): Buffer {
 }
 
 /** Strict SigV4 URI encoding of bytes; '/' kept literal when keepSlash (canonical URI). */
-export function uriEncodeBytes(bytes: Uint8Array, keepSlash = false): string {
+function uriEncodeBytes(bytes: Uint8Array, keepSlash = false): string {
   let s = '';
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
@@ -73,7 +73,7 @@ export function uriEncode(value: string, keepSlash = false): string {
 }
 
 /** Decode then strictly re-encode one raw component (a path segment, a query name or value). */
-export function recanonicalize(raw: string): string {
+function recanonicalize(raw: string): string {
   if (UNRESERVED_ONLY.test(raw)) return raw;
   return uriEncodeBytes(percentDecode(raw));
 }
@@ -151,7 +151,7 @@ function trimAll(v: string): string {
  * headers with ", " (or ";" for cookie, or given an array for set-cookie); the raw repetition is
  * not recoverable, and no SDK repeats a signed header, so that joined value is used as is.
  */
-export function canonicalHeaderValue(value: string | string[] | undefined): string {
+function canonicalHeaderValue(value: string | string[] | undefined): string {
   if (value === undefined) return '';
   if (Array.isArray(value)) return value.map(trimAll).join(',');
   return trimAll(value);

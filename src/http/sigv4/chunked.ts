@@ -37,6 +37,7 @@ import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Errors, S3Error } from '../../errors.js';
 import { EMPTY_SHA256, constantTimeEqual } from './canonical.js';
+import { signatureHex } from './signing-key.js';
 import type { ChunkSigning } from './verify.js';
 
 export interface AwsChunkedOptions {
@@ -50,7 +51,7 @@ export interface AwsChunkedOptions {
 }
 
 /** AWS's minimum size of every chunk but the last, for signed chunked uploads. */
-export const MIN_CHUNK_SIZE = 8192;
+const MIN_CHUNK_SIZE = 8192;
 /** A chunk header is ~90 bytes; anything this long without a line end is not aws-chunked. */
 const MAX_HEADER_LINE = 4096;
 /** Total size allowed for the trailer section. */
@@ -252,7 +253,7 @@ export class AwsChunkedDecoder extends Transform {
   private verifyChunk(dataSha256: string): void {
     const signing = this.signing!;
     const stringToSign = `${this.chunkPrefix}${this.previousSignature}\n${EMPTY_SHA256}\n${dataSha256}`;
-    const expected = crypto.createHmac('sha256', signing.signingKey).update(stringToSign).digest('hex');
+    const expected = signatureHex(signing.signingKey, stringToSign);
     if (!constantTimeEqual(expected, this.chunkSignature)) throw signatureMismatch(stringToSign, this.chunkSignature);
     this.previousSignature = this.chunkSignature;
     this.hash = undefined;
@@ -293,7 +294,7 @@ export class AwsChunkedDecoder extends Transform {
       const signing = this.signing!;
       const hash = crypto.createHash('sha256').update(this.trailerCanonical, 'latin1').digest('hex');
       const stringToSign = `AWS4-HMAC-SHA256-TRAILER\n${signing.amzDate}\n${signing.scope}\n${this.previousSignature}\n${hash}`;
-      const expected = crypto.createHmac('sha256', signing.signingKey).update(stringToSign).digest('hex');
+      const expected = signatureHex(signing.signingKey, stringToSign);
       if (!constantTimeEqual(expected, provided)) throw signatureMismatch(stringToSign, provided);
     }
     this.state = DONE;
@@ -316,10 +317,5 @@ export class AwsChunkedDecoder extends Transform {
         }
       }
     }
-  }
-
-  /** Number of decoded payload bytes so far. */
-  get decodedBytes(): number {
-    return this.decoded;
   }
 }

@@ -12,7 +12,7 @@
  */
 import crypto, { createHmac } from 'node:crypto';
 
-export function hmacSha256(key: Buffer | string, data: Buffer | string): Buffer {
+function hmacSha256(key: Buffer | string, data: Buffer | string): Buffer {
   return createHmac('sha256', key).update(data).digest();
 }
 
@@ -24,7 +24,7 @@ const oneShotHash = (crypto as unknown as { hash?: (alg: string, data: Buffer, e
  * keys prepared once: two one-shot hashes per message instead of an Hmac object (whose key setup
  * is most of its cost for short messages). Used for the per-request signature check.
  */
-export class FixedKeyHmac {
+class FixedKeyHmac {
   private inner = Buffer.alloc(BLOCK + 512);
   private readonly outer = Buffer.alloc(BLOCK + 32);
 

@@ -288,7 +288,7 @@ interface ParsedAuthorization {
 
 /**
  * A client's Authorization headers differ only in their signature for a whole day, so the parse
- * of everything before "Signature=" is remembered (bounded, most recent first).
+ * of everything before "Signature=" is remembered (bounded; the oldest entry goes first).
  */
 const parsedPrefixes = new Map<string, Omit<ParsedAuthorization, 'signature'>>();
 const MAX_PARSED_PREFIXES = 256;

@@ -38,10 +38,16 @@ setInterval(() => {
 parentPort!.on('message', (m: CheckpointMessage) => {
   switch (m.t) {
     case 'add': {
-      const db = new Database(m.file);
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 100');
-      dbs.set(m.file, db);
+      // A database that cannot be opened here is skipped (its process still works; its WAL
+      // is checkpointed when it closes), rather than taking the other regions' checkpoints down.
+      try {
+        const db = new Database(m.file);
+        db.pragma('synchronous = NORMAL');
+        db.pragma('busy_timeout = 100');
+        dbs.set(m.file, db);
+      } catch (e) {
+        process.emitWarning(`xregion: cannot checkpoint ${m.file}: ${(e as Error).message}`);
+      }
       break;
     }
     case 'remove':

@@ -166,4 +166,14 @@ export const MIGRATIONS: string[] = [
   DROP INDEX repl_tasks_ready;
   CREATE INDEX repl_tasks_pending ON repl_tasks (status, id);
   `,
+  `
+  -- Only the earliest task of each (bucket, key, destination) is claimable ('pending'); the
+  -- later ones wait ('waiting') and are promoted one at a time as the head settles. Claiming
+  -- then never scans tasks that cannot run yet (a hot key behind a destination that is down).
+  UPDATE repl_tasks SET status = 'waiting'
+   WHERE status = 'pending' AND EXISTS (
+     SELECT 1 FROM repl_tasks e
+      WHERE e.bucket = repl_tasks.bucket AND e.key = repl_tasks.key AND e.destination = repl_tasks.destination
+        AND e.status = 'pending' AND e.id < repl_tasks.id);
+  `,
 ];

@@ -13,11 +13,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Errors } from '../../errors.js';
+import { DurabilityLost } from '../errors.js';
 import { GroupSync } from '../group-sync.js';
 import { MIGRATIONS } from './schema.js';
 import { VersionCache } from './version-cache.js';
 import { checkpointInBackground } from './checkpointer.js';
-import { prefixUpperBound, compareKeys } from '../../objects/key-order.js';
+import { prefixUpperBound, compareKeys } from '../key-order.js';
 import type {
   BucketRecord,
   DataLocation,
@@ -47,9 +48,9 @@ type Row = Record<string, any>;
 
 /** Pending and failed replication work per (bucket, destination, rule). */
 const SUMMARY_SQL = `SELECT bucket, destination, rule_id,
-    sum(status = 'pending') AS pending,
-    sum(CASE WHEN status = 'pending' AND op = 'object' THEN size ELSE 0 END) AS bytes,
-    min(CASE WHEN status = 'pending' THEN created_at END) AS oldest,
+    sum(status IN ('pending', 'waiting')) AS pending,
+    sum(CASE WHEN status IN ('pending', 'waiting') AND op = 'object' THEN size ELSE 0 END) AS bytes,
+    min(CASE WHEN status IN ('pending', 'waiting') THEN created_at END) AS oldest,
     sum(status = 'failed') AS failed,
     sum(status = 'pending' AND attempts > 0) AS retrying
   FROM repl_tasks`;
@@ -74,21 +75,25 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('cache_size = -65536');
-    // Checkpoints run in a worker thread (Checkpointer), never inside a request's commit.
+    // Checkpoints run in a worker thread (checkpointer.ts), never inside a request's commit.
     this.db.pragma('wal_autocheckpoint = 0');
+    // After a checkpoint the WAL restarts from its beginning; trimming the file then keeps its
+    // size a measure of what is left to checkpoint (the worker decides by size).
+    this.db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
     this.migrate();
     // The WAL exists once the database has been written (migrate wrote user_version). An fsync
     // on any descriptor of the file flushes its pages, whichever descriptor wrote them.
     this.walFd = fs.openSync(`${file}-wal`, 'r+');
+    // The WAL is created anew at each start (a clean stop removes it): its directory entry
+    // must be durable before any commit is acknowledged through it.
+    const dirFd = fs.openSync(path.dirname(file), 'r');
+    fs.fsyncSync(dirFd);
+    fs.closeSync(dirFd);
     this.groupSync = new GroupSync(this.walFd);
     this.st = this.prepare();
     // Whatever tasks survived in the database are on disk.
     this.committedTaskId = this.durableTaskId = (this.st.maxTaskId.get() as number | null) ?? 0;
     this.stopCheckpoints = checkpointInBackground(file);
-  }
-
-  get syncStats() {
-    return this.groupSync.stats;
   }
 
   private migrate(): void {
@@ -107,7 +112,6 @@ export class SqliteMetadataStore implements MetadataStore {
     const d = this.db;
     return {
       listBuckets: d.prepare('SELECT * FROM buckets ORDER BY name'),
-      getBucket: d.prepare('SELECT * FROM buckets WHERE name = ?'),
       bucketExists: d.prepare('SELECT 1 FROM buckets WHERE name = ?').pluck(),
       insertBucket: d.prepare(
         'INSERT INTO buckets (name, region, owner, created_at, versioning) VALUES (?, ?, ?, ?, ?)',
@@ -135,23 +139,25 @@ export class SqliteMetadataStore implements MetadataStore {
       insertTask: d.prepare(
         `INSERT INTO repl_tasks (bucket, key, version_id, destination, rule_id, op, status, created_at, next_attempt_at,
            size, storage_class, rtc, metrics, batch_job)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      groupActive: d
+        .prepare(`SELECT 1 FROM repl_tasks WHERE bucket = ? AND key = ? AND destination = ? AND status IN ('pending', 'waiting') LIMIT 1`)
+        .pluck(),
+      promoteNext: d.prepare(
+        `UPDATE repl_tasks SET status = 'pending' WHERE id =
+           (SELECT id FROM repl_tasks WHERE bucket = ? AND key = ? AND destination = ? AND status = 'waiting' ORDER BY id LIMIT 1)`,
       ),
       readyTasks: d.prepare(
         `SELECT * FROM repl_tasks INDEXED BY repl_tasks_pending
          WHERE status = 'pending' AND id <= ? AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
       ),
-      earlierPending: d
-        .prepare(
-          `SELECT 1 FROM repl_tasks WHERE bucket = ? AND key = ? AND destination = ? AND id < ? AND status = 'pending' LIMIT 1`,
-        )
-        .pluck(),
       deleteTask: d.prepare('DELETE FROM repl_tasks WHERE id = ?'),
       failTask: d.prepare(`UPDATE repl_tasks SET status = 'failed', failure_reason = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?`),
       retryTask: d.prepare('UPDATE repl_tasks SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
       progressTask: d.prepare('UPDATE repl_tasks SET progress = ? WHERE id = ?'),
       taskCounts: d.prepare(
-        `SELECT sum(status = 'pending') AS pending, sum(status = 'failed') AS failed FROM repl_tasks
+        `SELECT sum(status IN ('pending', 'waiting')) AS pending, sum(status = 'failed') AS failed FROM repl_tasks
          WHERE bucket = ? AND key = ? AND version_id = ?`,
       ),
       setReplStatus: d.prepare('UPDATE versions SET repl_status = ? WHERE bucket = ? AND key = ? AND version_id = ?'),
@@ -159,7 +165,7 @@ export class SqliteMetadataStore implements MetadataStore {
       summaryAll: d.prepare(`${SUMMARY_SQL} GROUP BY bucket, destination, rule_id`),
       summary: d.prepare(`${SUMMARY_SQL} WHERE bucket = ? GROUP BY bucket, destination, rule_id`),
       overdueRtc: d.prepare(
-        `SELECT * FROM repl_tasks WHERE status = 'pending' AND rtc = 1 AND created_at < ? ORDER BY id LIMIT ?`,
+        `SELECT * FROM repl_tasks WHERE status IN ('pending', 'waiting') AND rtc = 1 AND created_at < ? ORDER BY id LIMIT ?`,
       ),
       insertObjectPart: d.prepare(
         'INSERT INTO object_parts (version_seq, part_number, size, etag, blob_id, last_modified, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -237,6 +243,7 @@ export class SqliteMetadataStore implements MetadataStore {
    * the writes share go to the WAL once. Each write sees the ones before it, as if serial.
    */
   private write<T>(fn: () => T): Promise<T> {
+    if (this.lost) return Promise.reject(this.lost);
     return new Promise<T>((resolve, reject) => {
       this.pendingWrites.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.cycleRunning) {
@@ -296,20 +303,23 @@ export class SqliteMetadataStore implements MetadataStore {
         });
         this.cycleDone();
       },
-      (error) => {
-        batch.forEach((w) => w.reject(error));
-        this.cycleDone();
+      (error: Error) => {
+        this.lost = new DurabilityLost(error);
+        batch.forEach((w) => w.reject(this.lost));
+        for (const w of this.pendingWrites.splice(0)) w.reject(this.lost);
+        this.cycleRunning = false;
+        this.onDurabilityLost?.(this.lost);
       },
     );
   }
 
+  /** Set once an fsync failed: every later write is refused (see DurabilityLost). */
+  private lost: DurabilityLost | undefined;
+  /** Told when durability is lost; the process should stop. */
+  onDurabilityLost?: (e: DurabilityLost) => void;
+
   async listBuckets(): Promise<BucketRecord[]> {
     return (this.st.listBuckets.all() as Row[]).map(toBucket);
-  }
-
-  async getBucket(name: string): Promise<BucketRecord | undefined> {
-    const r = this.st.getBucket.get(name) as Row | undefined;
-    return r ? toBucket(r) : undefined;
   }
 
   async createBucket(b: BucketRecord): Promise<void> {
@@ -427,10 +437,14 @@ export class SqliteMetadataStore implements MetadataStore {
     return { freed };
   }
 
-  /** Inside a transaction: records replication tasks of a version. */
+  /**
+   * Inside a transaction: records replication tasks of a version. A task behind an unsettled
+   * one of the same key and destination waits; versions reach a destination in order.
+   */
   private insertTasks(bucket: string, key: string, versionId: string, size: number, tasks: ReplicationTaskInput[]): void {
     const now = Date.now();
     for (const t of tasks) {
+      const status = this.st.groupActive.get(bucket, key, t.destination) ? 'waiting' : 'pending';
       const info = this.st.insertTask.run(
         bucket,
         key,
@@ -438,6 +452,7 @@ export class SqliteMetadataStore implements MetadataStore {
         t.destination,
         t.ruleId,
         t.op,
+        status,
         now,
         now,
         size,
@@ -636,24 +651,8 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async enqueueReplication(bucket: string, key: string, versionId: string, tasks: ReplicationTaskInput[]): Promise<boolean> {
-    if (tasks.length === 0) return true;
-    return this.write(() => {
-      const r = this.st.byId.get(bucket, key, versionId) as Row | undefined;
-      if (!r) return false;
-      this.insertTasks(bucket, key, versionId, r.size, tasks);
-      this.cache.invalidate(bucket, key);
-      this.st.setReplStatus.run('PENDING', bucket, key, versionId);
-      return true;
-    });
-  }
-
   async readyReplicationTasks(now: number, limit: number): Promise<ReplicationTask[]> {
     return (this.st.readyTasks.all(this.durableTaskId, now, limit) as Row[]).map(toTask);
-  }
-
-  async hasEarlierPendingTask(t: ReplicationTask): Promise<boolean> {
-    return this.st.earlierPending.get(t.bucket, t.key, t.destination, t.id) === 1;
   }
 
   async settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<void> {
@@ -672,6 +671,8 @@ export class SqliteMetadataStore implements MetadataStore {
           this.st.failTask.run(outcome.reason, outcome.error, t.id);
           break;
       }
+      // The next version of the key for this destination may go now.
+      this.st.promoteNext.run(t.bucket, t.key, t.destination);
       this.refreshReplicationStatus(t.bucket, t.key, t.versionId);
     });
   }
@@ -709,8 +710,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async replicationTasks(q: ReplicationTaskQuery): Promise<ReplicationTask[]> {
-    let sql = 'SELECT * FROM repl_tasks WHERE bucket = ? AND status = ?';
-    const args: unknown[] = [q.bucket, q.status];
+    // Waiting tasks are pending too, as far as anyone outside the store is concerned.
+    let sql = `SELECT * FROM repl_tasks WHERE bucket = ? AND ${q.status === 'pending' ? "status IN ('pending', 'waiting')" : "status = 'failed'"}`;
+    const args: unknown[] = [q.bucket];
     if (q.key !== undefined) {
       sql += ' AND key = ?';
       args.push(q.key);
@@ -808,12 +810,20 @@ export class SqliteMetadataStore implements MetadataStore {
       runTask: d.prepare(`UPDATE job_tasks SET status = 'running', version_id = ? WHERE job_id = ? AND seq = ?`),
       endTask: d.prepare('UPDATE job_tasks SET status = ?, error_code = ?, http_status = ?, message = ? WHERE job_id = ? AND seq = ?'),
       dropFailed: d.prepare(
+        // An earlier failure of the version is dropped unless a running job still has to read
+        // it (to settle its task with the failure's reason).
         `DELETE FROM repl_tasks WHERE bucket = ? AND key = ? AND version_id = ? AND destination = ? AND status = 'failed'
-           AND (batch_job IS NULL OR batch_job <> ?)`,
+           AND (batch_job IS NULL
+                OR (batch_job <> ?
+                    AND (batch_job IN (SELECT id FROM jobs WHERE status IN ('Complete', 'Cancelled', 'Failed'))
+                         OR NOT EXISTS (SELECT 1 FROM job_tasks jt
+                                         WHERE jt.job_id = repl_tasks.batch_job AND jt.bucket = repl_tasks.bucket
+                                           AND jt.key = repl_tasks.key AND jt.version_id = repl_tasks.version_id
+                                           AND jt.status = 'running'))))`,
       ),
       setDestinations: d.prepare('UPDATE versions SET repl_destinations = ? WHERE bucket = ? AND key = ? AND version_id = ?'),
       jobOutbox: d.prepare(
-        `SELECT sum(status = 'pending') AS pending, sum(status = 'failed') AS failed FROM repl_tasks
+        `SELECT sum(status IN ('pending', 'waiting')) AS pending, sum(status = 'failed') AS failed FROM repl_tasks
          WHERE bucket = ? AND key = ? AND version_id = ? AND batch_job = ?`,
       ),
       jobOutboxFailure: d.prepare(

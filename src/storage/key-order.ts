@@ -3,6 +3,7 @@
  * differs from JavaScript's UTF-16 string order for characters above U+E000 against astral ones.
  * Everything that compares keys in JS goes through here; SQLite compares the UTF-8 bytes itself.
  */
+import { S3Error } from '../errors.js';
 
 /** Maps a UTF-16 code unit so that unit order equals code point order at a first difference. */
 function fixup(u: number): number {
@@ -37,7 +38,8 @@ export function prefixUpperBound(prefix: string): string | null {
   return null;
 }
 
-/** Byte length of a key as S3 limits it (1024 bytes of UTF-8). */
-export function keyByteLength(key: string): number {
-  return Buffer.byteLength(key, 'utf8');
+/** S3 limits keys to 1024 bytes of UTF-8. */
+export function checkKeyLength(key: string): void {
+  const size = Buffer.byteLength(key, 'utf8');
+  if (size > 1024) throw new S3Error('KeyTooLongError', 400, 'Your key is too long', { Size: size, MaxSizeAllowed: 1024 });
 }

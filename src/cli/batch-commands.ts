@@ -6,31 +6,17 @@
  * when the program has none yet).
  */
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import { Command, InvalidArgumentError } from 'commander';
 import { XMLParser } from 'fast-xml-parser';
-import {
-  buildCanonicalRequest,
-  buildStringToSign,
-  canonicalQueryString,
-  canonicalUri,
-  formatAmzDate,
-  parseQuery,
-  sha256Hex,
-  uriEncode,
-} from '../http/sigv4/canonical.js';
-import { getSigningKey, signatureHex } from '../http/sigv4/signing-key.js';
-import { el, esc } from '../http/xml.js';
-import { FILTER_REPLICATION_STATUSES, FILTER_STORAGE_CLASSES, TERMINAL_STATUSES } from './batch-model.js';
+import { S3CONTROL_NS } from '../api/s3control/jobs-xml.js';
+import { uriEncode } from '../http/sigv4/canonical.js';
+import { el, xmlDocument } from '../http/xml.js';
+import { bucketFromArn } from '../objects/arn.js';
+import { FILTER_REPLICATION_STATUSES, FILTER_STORAGE_CLASSES, TERMINAL_STATUSES } from '../replication/batch-model.js';
+import { answerError, signedRequest, type AdminTarget, type Query, type SignedAnswer } from './admin-client.js';
 
-const NS = 'http://awss3control.amazonaws.com/doc/2018-08-20/';
-
-interface Target {
-  endpoint: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  region: string;
+/** S3 Control requests name the account of the jobs (x-amz-account-id). */
+interface Target extends AdminTarget {
   accountId: string;
 }
 
@@ -65,59 +51,15 @@ function common(cmd: Command): Command {
     .option('--json', 'print the answer as JSON');
 }
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** One SigV4-signed request (service s3, as S3 Control is signed). */
-async function request(t: Target, method: string, rawPath: string, query: Record<string, string | string[] | undefined>, body = ''): Promise<Answer> {
-  const url = new URL(t.endpoint);
-  const pairs: string[] = [];
-  for (const [k, v] of Object.entries(query)) {
-    if (v === undefined) continue;
-    for (const x of Array.isArray(v) ? v : [v]) pairs.push(`${uriEncode(k)}=${uriEncode(x)}`);
-  }
-  const rawQuery = pairs.join('&');
-  const amzDate = formatAmzDate(Date.now());
-  const date = amzDate.slice(0, 8);
-  const scope = `${date}/${t.region}/s3/aws4_request`;
-  const payloadHash = sha256Hex(body);
-  const headers: Record<string, string> = {
-    host: url.host,
-    'x-amz-account-id': t.accountId,
-    'x-amz-content-sha256': payloadHash,
-    'x-amz-date': amzDate,
-  };
+/** One SigV4-signed request (service s3, as S3 Control is signed) for the target's account. */
+async function request(t: Target, method: string, rawPath: string, query: Query, body = ''): Promise<SignedAnswer> {
+  const headers: Record<string, string> = { 'x-amz-account-id': t.accountId };
   if (body) headers['content-type'] = 'application/xml';
-  const signed = Object.keys(headers).sort();
-  const canonical = buildCanonicalRequest({
-    method,
-    canonicalUri: canonicalUri(rawPath),
-    canonicalQuery: canonicalQueryString(parseQuery(rawQuery)),
-    signedHeaders: signed,
-    headers,
-    payloadHash,
-  });
-  const signature = signatureHex(getSigningKey(t.secretAccessKey, date, t.region, 's3'), buildStringToSign(amzDate, scope, canonical));
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=${t.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
-  headers['content-length'] = String(Buffer.byteLength(body));
-  const lib = url.protocol === 'https:' ? https : http;
-  return new Promise<Answer>((resolve, reject) => {
-    const req = lib.request(
-      { method, host: url.hostname, port: url.port, path: `${rawPath}${rawQuery ? `?${rawQuery}` : ''}`, headers },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', (e) => reject(new CliError(`cannot reach ${t.endpoint}: ${e.message}`)));
-    req.end(body);
-  });
+  try {
+    return await signedRequest(t, method, rawPath, query, body, headers);
+  } catch (e) {
+    throw new CliError(`cannot reach ${t.endpoint}: ${(e as Error).message}`);
+  }
 }
 
 const parser = new XMLParser({
@@ -127,13 +69,10 @@ const parser = new XMLParser({
   isArray: (name) => name === 'member',
 });
 
-/** The document's root content, or a CliError naming the error code and message. */
-function parse(a: Answer): Record<string, any> {
+/** The document's root content; a non-2xx answer throws its error code and message. */
+function parse(a: SignedAnswer): Record<string, any> {
+  if (a.status >= 300) throw answerError(a);
   const doc = a.body ? (parser.parse(a.body) as Record<string, any>) : {};
-  if (a.status >= 300) {
-    const e = doc.ErrorResponse?.Error ?? doc.Error ?? {};
-    throw new CliError(`${e.Code ?? `HTTP ${a.status}`}: ${e.Message ?? a.body}`);
-  }
   const root = Object.keys(doc).find((k) => k !== '?xml');
   return root ? (doc[root] as Record<string, any>) : {};
 }
@@ -209,7 +148,7 @@ async function manifestEtag(t: Target, bucket: string, key: string, versionId?: 
 }
 
 /** The CreateJobRequest document for the flags. */
-export function createJobXml(o: CreateOptions, accountId: string, etag?: string): string {
+function createJobXml(o: CreateOptions, accountId: string, etag?: string): string {
   let source: string;
   if (o.manifest) {
     const [bucket, key] = splitObject(o.manifest);
@@ -265,8 +204,8 @@ export function createJobXml(o: CreateOptions, accountId: string, etag?: string)
       el('ReportScope', o.reportScope) +
       '</Report>'
     : '<Report><Enabled>false</Enabled></Report>';
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?>\n<CreateJobRequest xmlns="${NS}">` +
+  return xmlDocument(
+    'CreateJobRequest',
     el('ConfirmationRequired', o.confirmationRequired ? true : false) +
     '<Operation><S3ReplicateObject/></Operation>' +
     report +
@@ -274,8 +213,8 @@ export function createJobXml(o: CreateOptions, accountId: string, etag?: string)
     source +
     el('Description', o.description) +
     el('Priority', o.priority) +
-    el('RoleArn', o.roleArn ?? `arn:aws:iam::${esc(accountId)}:role/batch-replication`) +
-    '</CreateJobRequest>'
+    el('RoleArn', o.roleArn ?? `arn:aws:iam::${accountId}:role/batch-replication`),
+    S3CONTROL_NS,
   );
 }
 
@@ -294,7 +233,7 @@ function printJob(j: Record<string, any>): void {
   if (j.SuspendedCause) out.push(`  suspended: ${j.SuspendedCause}`);
   for (const f of j.FailureReasons?.member ?? []) out.push(`  FAILED ${f.FailureCode}: ${f.FailureReason}`);
   const r = j.Report;
-  if (r?.Enabled === 'true') out.push(`  report: s3://${String(r.Bucket).replace(/^arn:[^:]+:s3:::/, '')}/${r.Prefix ? `${r.Prefix}/` : ''}job-${j.JobId}/ (${r.ReportScope ?? 'AllTasks'})`);
+  if (r?.Enabled === 'true') out.push(`  report: s3://${bucketFromArn(String(r.Bucket)) ?? r.Bucket}/${r.Prefix ? `${r.Prefix}/` : ''}job-${j.JobId}/ (${r.ReportScope ?? 'AllTasks'})`);
   const g = j.GeneratedManifestDescriptor?.Location;
   if (g) out.push(`  generated manifest: ${g.ObjectArn}`);
   process.stdout.write(out.join('\n') + '\n');
