@@ -35,6 +35,7 @@ import { RawConnection } from './client.js';
 import { body } from './payload.js';
 import { listKeys, QuerySigner, sdkClient, ACCESS_KEY, SECRET_KEY } from './replication-s3.js';
 import { startXregion, type XregionProcess } from './replication-servers.js';
+import { ensureRole } from '../test/helpers/iam.js';
 import { SigV4Signer, UNSIGNED_PAYLOAD } from './sign.js';
 import { Samples, type LatencySummary } from './stats.js';
 import { livePids, machineCpuMs, REPO_ROOT } from './targets.js';
@@ -179,12 +180,15 @@ async function versionedBucket(c: S3Client, name: string, region: string, versio
   if (versioned) await c.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }));
 }
 
+/** Replication runs as this role: site A must have it (ensureRole after A starts). */
+const REPLICATION_ROLE = 'arn:aws:iam::000000000000:role/replication';
+
 async function replicate(c: S3Client, src: string, dsts: string[]): Promise<void> {
   await c.send(
     new PutBucketReplicationCommand({
       Bucket: src,
       ReplicationConfiguration: {
-        Role: 'arn:aws:iam::000000000000:role/replication',
+        Role: REPLICATION_ROLE,
         Rules: dsts.map((d, i) => ({
           ID: `to-${d}`,
           Priority: i + 1,
@@ -898,6 +902,7 @@ async function main(): Promise<void> {
   try {
     const b = await startXregion('site-b', o.workDir, ['--regions', 'eu-west-1']);
     servers.push(b);
+    await ensureRole(b, REPLICATION_ROLE, { credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY } });
     const cfg = path.join(o.workDir, 'site-a.json');
     fs.writeFileSync(
       cfg,
@@ -906,6 +911,7 @@ async function main(): Promise<void> {
     const profFlags = o.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(o.workDir, 'profile')] : [];
     const a = await startXregion('site-a', o.workDir, ['--config', cfg], profFlags);
     servers.push(a);
+    await ensureRole(a, REPLICATION_ROLE, { credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY } });
     log(`  site A ${a.url} (pid ${a.pid}), site B ${b.url} (pid ${b.pid})`);
 
     const ca = sdkClient(a.url, 'us-east-1');

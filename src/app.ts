@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { BucketDirectory } from './objects/buckets.js';
 import { closeRegion, openRegion, type Region } from './region.js';
-import type { IdentityLookup, SigningIdentity } from './http/sigv4/verify.js';
+import { IdentityStore } from './iam/identity-store.js';
+import { RegionKms } from './crypto/kms.js';
+import { loadMasterKey } from './crypto/master-key.js';
 import { DestinationResolver } from './replication/sites.js';
 import { ReplicationEngine } from './replication/engine.js';
 import { startBatchJobs, stopBatchJobs } from './replication/batch-runner.js';
@@ -16,7 +18,12 @@ export interface App {
   readonly config: Config;
   readonly regions: ReadonlyMap<string, Region>;
   readonly buckets: BucketDirectory;
-  readonly identities: IdentityLookup;
+  /** Accounts, IAM users, roles, policies and STS sessions (<dataDir>/iam.db). */
+  readonly iam: IdentityStore;
+  /** One KMS per region (<dataDir>/<region>/kms.db). */
+  readonly kms: ReadonlyMap<string, RegionKms>;
+  /** Wraps KMS key material and SSE-S3 data keys; never leaves the process. */
+  readonly masterKey: Buffer;
   /** Where replication destinations are (this process, or other sites). */
   readonly destinations: DestinationResolver;
   readonly clock: () => number;
@@ -42,12 +49,12 @@ export async function openApp(config: Config, log: Logger, clock: () => number =
   }
   const buckets = new BucketDirectory(regions, clock);
   await buckets.load();
-  const byKey = new Map<string, SigningIdentity>();
-  for (const c of config.credentials) {
-    byKey.set(c.accessKeyId, { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, accountId: c.accountId });
-  }
+  const iam = IdentityStore.open(config.dataDir, config.credentials, clock);
+  const masterKey = loadMasterKey(config, (msg) => log.warn(msg));
+  const kms = new Map<string, RegionKms>();
+  for (const name of config.regions) kms.set(name, RegionKms.open(config.dataDir, name, masterKey, clock));
   const destinations = new DestinationResolver(buckets, config.sites, clock);
-  const app: App = { config, regions, buckets, identities: (id) => byKey.get(id), destinations, clock, log, closing: false };
+  const app: App = { config, regions, buckets, iam, kms, masterKey, destinations, clock, log, closing: false };
   // File times come from the kernel's coarse clock (a tick of a few ms) and may trail
   // Date.now(): the margin keeps blobs this process creates in its first moments out of the
   // sweep, while anything a previous process left (it stopped before this one started) is in.
@@ -84,4 +91,6 @@ export async function closeApp(app: App): Promise<void> {
   app.metrics?.stop();
   app.destinations.close();
   for (const r of app.regions.values()) await closeRegion(r);
+  for (const k of app.kms.values()) k.close();
+  app.iam.close();
 }

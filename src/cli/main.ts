@@ -5,9 +5,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { closeApp, openApp } from '../app.js';
 import { ConfigError, DEFAULT_CONFIG, readConfigFile, resolveConfig, type Config } from '../config/config.js';
+import { devTlsNames, ensureDevTls, type DevTls } from '../http/dev-tls.js';
 import { startServer } from '../http/server.js';
 import { registerReplicationCommands } from './replication-commands.js';
 import { registerBatchCommands } from './batch-commands.js';
+import { registerKmsCommands } from './kms-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -36,6 +38,8 @@ interface ServeOptions {
   accountId?: string;
   tlsCert?: string;
   tlsKey?: string;
+  tls?: boolean;
+  masterKeyFile?: string;
   logLevel?: string;
 }
 
@@ -47,6 +51,8 @@ function flagsToConfig(o: ServeOptions): Partial<Config> {
     regions: o.regions,
     domains: o.domain,
     logLevel: o.logLevel,
+    tlsGenerate: o.tls,
+    masterKeyFile: o.masterKeyFile,
   };
   if (o.accessKey !== undefined || o.secretKey !== undefined || o.accountId !== undefined) {
     if (!o.accessKey || !o.secretKey) throw new ConfigError('--access-key and --secret-key go together');
@@ -59,7 +65,7 @@ function flagsToConfig(o: ServeOptions): Partial<Config> {
   return c;
 }
 
-function banner(config: Config, url: string): string {
+function banner(config: Config, url: string, devTls?: DevTls): string {
   const isDefault = (c: Config['credentials'][number]) =>
     c.accessKeyId === 'test' && c.secretAccessKey === 'test' && c.accountId === '000000000000';
   const creds = config.credentials
@@ -70,12 +76,21 @@ function banner(config: Config, url: string): string {
         : `access key "${c.accessKeyId}", account ${c.accountId}`,
     )
     .join('\n               ');
+  const caBundle = devTls ? `AWS_CA_BUNDLE=${devTls.caCert} ` : '';
+  const tlsLines = devTls
+    ? [
+        `  tls:         certificate from the development CA ${devTls.caCert}${devTls.created === 'ca' ? ' (new: trust it once)' : ''}`,
+        // Alone on its line so that it can be pasted into a shell, or grepped by a script.
+        `export AWS_CA_BUNDLE=${devTls.caCert}`,
+      ]
+    : [];
   return [
     `xregion ${VERSION} listening on ${url}`,
     `  regions:     ${config.regions.join(', ')}`,
     `  data dir:    ${config.dataDir}`,
     `  credentials: ${creds}`,
-    `  try:         AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${config.regions[0]} AWS_ENDPOINT_URL=${url} aws s3 ls`,
+    ...tlsLines,
+    `  try:         ${caBundle}AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${config.regions[0]} AWS_ENDPOINT_URL=${url} aws s3 ls`,
     '',
   ].join('\n');
 }
@@ -84,9 +99,17 @@ async function serve(o: ServeOptions): Promise<void> {
   const config = resolveConfig(o.config ? readConfigFile(o.config) : {}, flagsToConfig(o));
   // Logs go to stderr; stdout carries the banner that scripts and tests read.
   const log = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
+  let devTls: DevTls | undefined;
+  if (config.tlsGenerate && !config.tls) {
+    devTls = await ensureDevTls(config.dataDir, devTlsNames(config.host, config.domains, config.regions));
+    config.tls = { cert: devTls.cert, key: devTls.key };
+    if (devTls.created !== 'none') log.info({ dir: devTls.dir, created: devTls.created }, 'development TLS certificate issued');
+  } else if (config.tlsGenerate) {
+    log.info('--tls ignored: an explicit certificate (--tls-cert/--tls-key or "tls") is configured');
+  }
   const app = await openApp(config, log);
   const server = await startServer(app);
-  process.stdout.write(banner(config, server.url));
+  process.stdout.write(banner(config, server.url, devTls));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -112,7 +135,10 @@ program.name('xregion').description('S3-compatible multi-region object store wit
 program
   .command('serve')
   .description('Start the server: S3 API for every configured region, on one address')
-  .option('-c, --config <file>', 'JSON config file (same keys as the flags: host, port, dataDir, regions, credentials, domains, tls, inlineThreshold, logLevel)')
+  .option(
+    '-c, --config <file>',
+    'JSON config file (same keys as the flags: host, port, dataDir, regions, credentials, domains, tls, tlsGenerate, masterKeyFile, inlineThreshold, logLevel)',
+  )
   .option('--host <address>', `address to listen on (default ${DEFAULT_CONFIG.host}, loopback only)`)
   .option('-p, --port <port>', `port to listen on, 0 for any free port (default ${DEFAULT_CONFIG.port})`, parsePort)
   .option('-d, --data-dir <dir>', `where data lives, one folder per region (default ${DEFAULT_CONFIG.dataDir})`)
@@ -123,6 +149,8 @@ program
   .option('--account-id <id>', '12-digit account id of that key (default 000000000000)')
   .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (needs --tls-key)')
   .option('--tls-key <file>', 'PEM private key of --tls-cert')
+  .option('--tls', 'serve HTTPS with a certificate from a development CA made once under <data-dir>/tls (trust it with AWS_CA_BUNDLE); --tls-cert/--tls-key win')
+  .option('--master-key-file <path>', 'file holding the KMS master key (wraps the per-object data keys)')
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default info)')
   .action(async (o: ServeOptions) => {
     try {
@@ -142,5 +170,6 @@ program
 
 registerReplicationCommands(program);
 registerBatchCommands(program);
+registerKmsCommands(program);
 
 await program.parseAsync(process.argv);

@@ -25,6 +25,13 @@ export interface Config {
   /** Host names under which buckets are addressed virtual-host style (`bucket.<domain>`). */
   domains: string[];
   tls?: { cert: string; key: string };
+  /**
+   * Serve HTTPS with a certificate from a development CA kept under `<dataDir>/tls` (made on first
+   * use). An explicit `tls` wins over it.
+   */
+  tlsGenerate: boolean;
+  /** File holding the KMS master key that wraps per-object data keys. */
+  masterKeyFile?: string;
   /** Objects up to this many bytes are kept inside the metadata database (one fsync, no file). */
   inlineThreshold: number;
   logLevel: string;
@@ -42,6 +49,7 @@ export const DEFAULT_CONFIG: Config = {
   // The LocalStack development identity, so that tools and scripts written for it work unchanged.
   credentials: [{ accessKeyId: 'test', secretAccessKey: 'test', accountId: '000000000000' }],
   domains: ['localhost'],
+  tlsGenerate: false,
   inlineThreshold: 64 * 1024,
   logLevel: 'info',
   sites: [],
@@ -54,7 +62,7 @@ const ACCOUNT_RE = /^\d{12}$/;
 export class ConfigError extends Error {}
 
 /** The keys a config file may carry: the same names as Config. Anything else is a typo. */
-const FILE_KEYS = new Set(Object.keys(DEFAULT_CONFIG).concat(['tls']));
+const FILE_KEYS = new Set(Object.keys(DEFAULT_CONFIG).concat(['tls', 'masterKeyFile']));
 
 export function readConfigFile(file: string): Partial<Config> {
   let raw: unknown;
@@ -99,6 +107,10 @@ function validateConfig(c: Config): Config {
     ids.add(cred.accessKeyId);
   }
   if (c.tls && (!c.tls.cert || !c.tls.key)) throw new ConfigError('TLS needs both a certificate and a key file');
+  if (typeof c.tlsGenerate !== 'boolean') throw new ConfigError('tlsGenerate must be true or false');
+  if (c.masterKeyFile !== undefined && (typeof c.masterKeyFile !== 'string' || c.masterKeyFile === '')) {
+    throw new ConfigError('masterKeyFile must be a file path');
+  }
   if (!Number.isInteger(c.inlineThreshold) || c.inlineThreshold < 0 || c.inlineThreshold > 1024 * 1024) {
     throw new ConfigError('inlineThreshold must be 0 to 1048576 bytes');
   }
@@ -115,5 +127,8 @@ function validateConfig(c: Config): Config {
     if (siteNames.has(s.name)) throw new ConfigError(`site ${s.name} is listed twice`);
     siteNames.add(s.name);
   }
-  return { ...c, dataDir: path.resolve(c.dataDir) };
+  const resolved: Config = { ...c, dataDir: path.resolve(c.dataDir) };
+  // Absolute, like dataDir, so that what the server reads never depends on a later chdir.
+  if (c.masterKeyFile !== undefined) resolved.masterKeyFile = path.resolve(c.masterKeyFile);
+  return resolved;
 }

@@ -12,7 +12,12 @@ import { newHostId, newRequestId } from '../objects/ids.js';
 import { resolveTarget } from './addressing.js';
 import { checkKeyLength } from '../storage/key-order.js';
 import { errorDocument, send, sendError } from './respond.js';
-import { verifyRequest } from './sigv4/verify.js';
+import { verifyRequest, verifyRequestWithBody, type RequestToVerify, type VerifiedRequest } from './sigv4/verify.js';
+import { ANONYMOUS, globalConditions } from './request-context.js';
+import { makeAuthorizer } from './authorizer.js';
+import { readServiceBody, scopeService, serviceError, SERVICES, sha256Hex, unservedService } from './services.js';
+import type { ServiceCall, ServiceResponse } from '../api/service/call.js';
+import type { Principal } from '../policy/types.js';
 import { dispatchS3 } from '../api/s3/router.js';
 import type { S3Call } from '../api/s3/call.js';
 
@@ -103,20 +108,23 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
       return;
     }
     const now = app.clock();
-    const auth = verifyRequest(
-      { method: req.method ?? 'GET', rawPath: target.rawPath, rawQuery: target.rawQuery, headers: req.headers },
-      app.identities,
-      now,
-    );
-    // Before the identity and policy issue, an unsigned request has no principal that may act.
-    if (!auth) throw Errors.accessDenied();
-    if (auth.service !== 's3') {
-      throw new S3Error(
-        'NotImplemented',
-        501,
-        `This endpoint serves Amazon S3; the request was signed for the "${auth.service}" service, which xregion does not serve here.`,
-      );
+    const service = scopeService(req, target.rawQuery);
+    if (service !== undefined && service !== 's3') {
+      if (SERVICES[service]) {
+        await handleService(app, req, res, service, target, requestId, now, expectContinue);
+        expectContinue = false;
+      } else {
+        // CloudWatch, SNS, CloudTrail …: answered at once, in the caller's protocol, so that the
+        // aws CLI prints a clear message instead of retrying or failing to parse S3 XML.
+        writeServiceResponse(res, serviceError(req, service, unservedService(service), requestId));
+      }
+      return;
     }
+    const toVerify: RequestToVerify = { method: req.method ?? 'GET', rawPath: target.rawPath, rawQuery: target.rawQuery, headers: req.headers };
+    const verified = verifyRequest(toVerify, (id) => app.iam.lookup(id)?.identity, now);
+    const principal = verified ? principalOf(app, verified, now) : ANONYMOUS;
+    const auth = verified ?? anonymousAuth(app, target.bucket);
+    const conditions = globalConditions(req, principal, now, auth.region);
     if (target.key !== undefined) checkKeyLength(target.key);
     const call: S3Call = {
       app,
@@ -127,7 +135,10 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
       virtualHost: target.virtualHost,
       query: target.query,
       auth,
-      accountId: auth.identity.accountId,
+      accountId: principal.accountId,
+      principal,
+      conditions,
+      authorize: makeAuthorizer(app, principal, conditions),
       requestId,
       now,
       continueIfExpected: () => {
@@ -148,6 +159,88 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
   } finally {
     if (!expectContinue) discardUnreadBody(req);
   }
+}
+
+/**
+ * The principal of a verified request. Temporary credentials are checked for expiry here, after
+ * the signature: a well-signed request with an expired token gets ExpiredToken, as on AWS.
+ */
+function principalOf(app: App, auth: VerifiedRequest, now: number, service = 's3'): Principal {
+  const found = app.iam.lookup(auth.identity.accessKeyId);
+  if (!found) throw new S3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.');
+  if (found.identity.expiresAt !== undefined && found.identity.expiresAt <= now) {
+    // S3 says 400 "The provided token has expired."; the query services 403 with their own words.
+    if (service === 'iam' || service === 'sts') throw new S3Error('ExpiredToken', 403, 'The security token included in the request is expired');
+    throw new S3Error('ExpiredToken', 400, 'The provided token has expired.');
+  }
+  return found.principal;
+}
+
+/**
+ * What an unsigned request is treated as: no identity, an unsigned payload (a body hash it
+ * sends is still checked), signed for the bucket's own region so that no redirect applies.
+ */
+function anonymousAuth(app: App, bucket: string | undefined): VerifiedRequest {
+  const region = (bucket !== undefined ? app.buckets.get(bucket)?.record.region : undefined) ?? app.config.regions[0]!;
+  return {
+    identity: { accessKeyId: '', secretAccessKey: '', accountId: '' },
+    region,
+    service: 's3',
+    presigned: false,
+    payload: { mode: 'unsigned' },
+    chunkSigning: { signingKey: Buffer.alloc(0), seedSignature: '', amzDate: '', scope: '' },
+    signedHeaders: [],
+  };
+}
+
+/** An IAM, STS or KMS request: small body read whole, verified over it, then the service's module. */
+async function handleService(
+  app: App,
+  req: IncomingMessage,
+  res: ServerResponse,
+  service: string,
+  target: { rawPath: string; rawQuery: string; query: Map<string, string> },
+  requestId: string,
+  now: number,
+  expectContinue: boolean,
+): Promise<void> {
+  let response: ServiceResponse;
+  try {
+    if (expectContinue) res.writeContinue();
+    const body = await readServiceBody(req);
+    const toVerify: RequestToVerify = { method: req.method ?? 'GET', rawPath: target.rawPath, rawQuery: target.rawQuery, headers: req.headers };
+    const auth = verifyRequestWithBody(toVerify, (id) => app.iam.lookup(id)?.identity, now, sha256Hex(body));
+    if (!auth) throw new S3Error('MissingAuthenticationToken', 403, 'Request is missing Authentication Token');
+    const principal = principalOf(app, auth, now, service);
+    const conditions = globalConditions(req, principal, now, auth.region);
+    const call: ServiceCall = {
+      app,
+      req,
+      method: req.method ?? 'GET',
+      service,
+      region: auth.region,
+      body,
+      query: new URLSearchParams(target.rawQuery),
+      principal,
+      accessKeyId: auth.identity.accessKeyId,
+      requestId,
+      now,
+      conditions,
+      authorize: makeAuthorizer(app, principal, conditions),
+    };
+    response = await SERVICES[service]!(call);
+  } catch (e) {
+    if (!(e instanceof S3Error)) app.log.error({ service, path: pathOf(req), err: (e as Error)?.stack ?? String(e) }, 'internal error');
+    const err = e instanceof S3Error ? e : new S3Error('InternalFailure', 500, 'We encountered an internal error. Please try again.');
+    response = serviceError(req, service, err, requestId);
+  }
+  writeServiceResponse(res, response);
+}
+
+function writeServiceResponse(res: ServerResponse, response: ServiceResponse): void {
+  res.removeHeader('x-amz-id-2');
+  res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+  res.end(response.body);
 }
 
 function toS3Error(app: App, e: unknown, req: IncomingMessage): S3Error {

@@ -15,7 +15,22 @@ export interface BucketEntry {
   region: Region;
   /** The bucket's replication configuration, if it has one (kept in bucket_config). */
   replication?: ReplicationConfig;
+  /** Its other sub-resource documents (policy, public access block, encryption …) by kind, parsed. */
+  configs: Map<BucketConfigKind, unknown>;
 }
+
+/**
+ * Bucket sub-resources kept as JSON documents in bucket_config and cached here. Each kind's
+ * module owns its document shape; this class only stores and caches it.
+ */
+export type BucketConfigKind = 'policy' | 'public-access-block' | 'encryption' | 'ownership';
+const CONFIG_KINDS: BucketConfigKind[] = ['policy', 'public-access-block', 'encryption', 'ownership'];
+
+/**
+ * Account-level settings (the account's public access block) live in bucket_config of the first
+ * region under a name no bucket can have ('/' is not allowed in bucket names).
+ */
+const accountRow = (accountId: string) => `/account/${accountId}`;
 
 /** The bucket_config kind holding the replication configuration (its JSON model). */
 const REPLICATION_CONFIG_KIND = 'replication';
@@ -33,12 +48,50 @@ export class BucketDirectory {
   async load(): Promise<void> {
     for (const region of this.regions.values()) {
       for (const record of await region.meta.listBuckets()) {
-        const entry: BucketEntry = { record, region };
+        const entry: BucketEntry = { record, region, configs: new Map() };
         const doc = await region.meta.getBucketConfig(record.name, REPLICATION_CONFIG_KIND);
         if (doc !== undefined) entry.replication = JSON.parse(doc) as ReplicationConfig;
+        for (const kind of CONFIG_KINDS) {
+          const d = await region.meta.getBucketConfig(record.name, kind);
+          if (d !== undefined) entry.configs.set(kind, JSON.parse(d));
+        }
         this.entries.set(record.name, entry);
       }
     }
+  }
+
+  /** A bucket's cached document of one kind (undefined when it has none). */
+  config<T>(name: string, kind: BucketConfigKind): T | undefined {
+    return this.entries.get(name)?.configs.get(kind) as T | undefined;
+  }
+
+  /** Stores (or with undefined removes) a bucket's document of one kind, durably, then caches it. */
+  async setConfig(name: string, kind: BucketConfigKind, doc: unknown): Promise<void> {
+    const e = this.require(name);
+    await e.region.meta.putBucketConfig(name, kind, doc === undefined ? null : JSON.stringify(doc));
+    if (doc === undefined) e.configs.delete(kind);
+    else e.configs.set(kind, doc);
+  }
+
+  private readonly accountConfigs = new Map<string, unknown>();
+
+  /** An account-level document (e.g. the account's public access block). */
+  async accountConfig<T>(accountId: string, kind: 'public-access-block'): Promise<T | undefined> {
+    const cacheKey = `${accountId}/${kind}`;
+    if (this.accountConfigs.has(cacheKey)) return this.accountConfigs.get(cacheKey) as T | undefined;
+    const doc = await this.firstRegion().meta.getBucketConfig(accountRow(accountId), kind);
+    const value = doc === undefined ? undefined : (JSON.parse(doc) as T);
+    this.accountConfigs.set(cacheKey, value);
+    return value;
+  }
+
+  async setAccountConfig(accountId: string, kind: 'public-access-block', doc: unknown): Promise<void> {
+    await this.firstRegion().meta.putBucketConfig(accountRow(accountId), kind, doc === undefined ? null : JSON.stringify(doc));
+    this.accountConfigs.set(`${accountId}/${kind}`, doc);
+  }
+
+  private firstRegion(): Region {
+    return this.regions.values().next().value!;
   }
 
   /** Stores (or with undefined removes) a bucket's replication configuration. */
@@ -93,7 +146,7 @@ export class BucketDirectory {
     this.reserved.add(name);
     try {
       await region.meta.createBucket(record);
-      this.entries.set(name, { record, region });
+      this.entries.set(name, { record, region, configs: new Map() });
     } finally {
       this.reserved.delete(name);
     }

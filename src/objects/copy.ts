@@ -6,7 +6,7 @@ import { Errors, S3Error } from '../errors.js';
 import type { ChecksumAlgorithm, VersionRecord } from '../storage/types.js';
 import type { BucketDirectory, BucketEntry } from './buckets.js';
 import { etagMatches, type ReadConditions } from './conditions.js';
-import { openRange, UnreadableData, type ObjectBody } from './data.js';
+import { openRange, UnreadableData, type DataKey, type ObjectBody } from './data.js';
 import { Digester } from './digester.js';
 import { checkVersionIdArgument } from './versions.js';
 
@@ -88,17 +88,21 @@ function checkCopyConditions(v: VersionRecord, c: ReadConditions): void {
   }
 }
 
-/** Bytes [start, end] of a stored version as a body to write elsewhere. */
+/**
+ * Bytes [start, end] of a stored version as a (plaintext) body to write elsewhere; `crypt`
+ * opens an encrypted version (objects/encryption.ts dataKeyOf).
+ */
 export function copyBody(
   bucket: BucketEntry,
   v: VersionRecord,
   start: number,
   end: number,
   algorithm: ChecksumAlgorithm | undefined,
+  crypt?: DataKey,
 ): ObjectBody {
   const length = end - start + 1;
   const digester = new Digester(algorithm, false);
-  const source = length > 0 ? openRange(bucket.region.blobs, v.data, start, end) : undefined;
+  const source = length > 0 ? openRange(bucket.region.blobs, v.data, start, end, crypt) : undefined;
   let ended = false;
   async function* stream(): AsyncGenerator<Buffer> {
     if (source) {

@@ -1,9 +1,20 @@
 /**
  * Object bytes: taking a request body into storage (inline in the metadata row when small, a
  * blob file otherwise), reading a byte range back as a stream, and freeing replaced data.
+ * Encrypted bodies are stored as object-cipher ciphertext (crypto/object-cipher.ts): everything
+ * here speaks plaintext offsets and sizes, and maps them to the ciphertext it reads or writes.
  */
-import { Readable } from 'node:stream';
-import type { BlobSegment, BlobStore, BlobWriter, DataLocation } from '../storage/types.js';
+import { once } from 'node:events';
+import { pipeline, Readable, type Transform } from 'node:stream';
+import {
+  cipherLength,
+  CipherIntegrityError,
+  decryptBuffer,
+  decryptRange,
+  encryptBuffer,
+  encryptStream,
+} from '../crypto/object-cipher.js';
+import type { BlobSegment, BlobStore, BlobWriter, DataLocation, PartRecord } from '../storage/types.js';
 import type { Digests } from './digester.js';
 
 /**
@@ -33,36 +44,69 @@ interface IngestedData {
   digests: BodyDigests;
 }
 
+/** The key and salt a new cipher stream is written with. */
+export interface StreamCipher {
+  key: Buffer;
+  salt: Buffer;
+}
+
 /**
- * Reads a body into storage. Nothing is left behind when the body fails verification. A
- * negative threshold always makes a blob (multipart parts are always blobs, even empty ones).
+ * How to read stored data back: the data key, and the salt and plaintext size of the data's
+ * single cipher stream (inline and blob data). Parts carry their own salt and size.
  */
-export async function ingestBody(blobs: BlobStore, body: ObjectBody, inlineThreshold: number): Promise<IngestedData> {
+export interface DataKey {
+  key: Buffer;
+  salt?: Buffer;
+  size: number;
+}
+
+/**
+ * Reads a body into storage, encrypting it when `cipher` is given. Nothing is left behind when
+ * the body fails verification. A negative threshold always makes a blob (multipart parts are
+ * always blobs, even empty ones); the threshold applies to the bytes stored (ciphertext).
+ */
+export async function ingestBody(
+  blobs: BlobStore,
+  body: ObjectBody,
+  inlineThreshold: number,
+  cipher?: StreamCipher,
+): Promise<IngestedData> {
+  const stored = (n: number) => (cipher ? cipherLength(n) : n);
+  const source = body.stream[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLength = 0;
+  let ended = false;
   let writer: BlobWriter | undefined;
   let flushed: Promise<void> | undefined;
-  // A declared length above the threshold goes straight to a file; an unknown one is gathered
-  // in memory up to the threshold first.
-  if (body.length !== undefined && body.length > inlineThreshold) writer = blobs.create();
   try {
-    for await (const chunk of body.stream) {
-      if (writer) {
-        await writer.write(chunk);
-        continue;
+    // A declared length above the threshold goes straight to a file; an unknown one is gathered
+    // in memory up to the threshold first.
+    let toBlob = inlineThreshold < 0 || (body.length !== undefined && stored(body.length) > inlineThreshold);
+    while (!toBlob) {
+      const r = await source.next();
+      if (r.done) {
+        ended = true;
+        break;
       }
-      head.push(chunk);
-      headLength += chunk.length;
-      if (headLength > inlineThreshold) {
-        writer = blobs.create();
-        for (const h of head) await writer.write(h);
-        head.length = 0;
-      }
+      head.push(r.value);
+      headLength += r.value.length;
+      if (stored(headLength) > inlineThreshold) toBlob = true;
     }
-    if (!writer && inlineThreshold < 0) writer = blobs.create();
-    if (!writer) {
+    if (!toBlob) {
       const digests = await body.finish();
-      return { location: { kind: 'inline', bytes: head.length === 1 ? head[0]! : Buffer.concat(head, headLength) }, digests };
+      const plain = head.length === 1 ? head[0]! : Buffer.concat(head, headLength);
+      return { location: { kind: 'inline', bytes: cipher ? encryptBuffer(cipher.key, cipher.salt, plain) : plain }, digests };
+    }
+    writer = blobs.create();
+    if (cipher) {
+      for await (const chunk of encrypting(head, ended ? undefined : source, cipher)) await writer.write(chunk);
+    } else {
+      for (const h of head) await writer.write(h);
+      while (!ended) {
+        const r = await source.next();
+        if (r.done) break;
+        await writer.write(r.value);
+      }
     }
     // The blob's fsync and the body's verification overlap; a body that fails verification
     // waits for the fsync to settle, then its blob is removed (abort).
@@ -72,6 +116,9 @@ export async function ingestBody(blobs: BlobStore, body: ObjectBody, inlineThres
     await flushed;
     return { location: { kind: 'blob', blobId: writer.id }, digests };
   } catch (e) {
+    // As a for-await loop would: the body's reader learns that nobody reads on. Not awaited: a
+    // read-ahead of the encrypting pipe may still wait on the network for its next chunk.
+    source.return?.().catch(() => undefined);
     // An fsync under way must settle before the file is closed and removed.
     await flushed?.catch(() => undefined);
     await writer?.abort();
@@ -79,37 +126,147 @@ export async function ingestBody(blobs: BlobStore, body: ObjectBody, inlineThres
   }
 }
 
+/** The ciphertext of `head` followed by the rest of `rest`, with the pipe's backpressure. */
+function encrypting(head: Buffer[], rest: AsyncIterator<Buffer> | undefined, cipher: StreamCipher): Transform {
+  async function* plain(): AsyncGenerator<Buffer> {
+    yield* head;
+    if (!rest) return;
+    for (;;) {
+      const r = await rest.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  const enc = encryptStream(cipher.key, cipher.salt);
+  // Errors of either side end both: a failing body fails the iteration over `enc`, and a
+  // consumer that stops destroys `enc`, which stops reading the body.
+  pipeline(Readable.from(plain(), { objectMode: false }), enc, () => undefined);
+  return enc;
+}
+
 /**
  * The bytes [start, end] (inclusive) of an object, as a stream — or, for data kept inline, as
- * the buffer itself: small objects skip stream machinery entirely.
+ * the buffer itself: small objects skip stream machinery entirely. Encrypted data is
+ * authenticated and decrypted on the way (a tampered inline body throws CipherIntegrityError
+ * here; a tampered blob fails the stream before the damaged chunk's bytes are emitted).
  */
-export function readRange(blobs: BlobStore, loc: DataLocation, start: number, end: number): Readable | Buffer {
-  if (loc.kind === 'inline') return loc.bytes.subarray(start, end + 1);
-  return openRange(blobs, loc, start, end);
+export function readRange(blobs: BlobStore, loc: DataLocation, start: number, end: number, crypt?: DataKey): Readable | Buffer {
+  if (loc.kind === 'inline') return (crypt ? openInline(loc.bytes, crypt) : loc.bytes).subarray(start, end + 1);
+  return openRange(blobs, loc, start, end, crypt);
+}
+
+function openInline(bytes: Buffer, crypt: DataKey): Buffer {
+  if (!crypt.salt) throw new UnreadableData('encrypted inline data has no salt recorded');
+  return decryptBuffer(crypt.key, crypt.salt, bytes, crypt.size);
+}
+
+function saltOf(p: PartRecord): Buffer {
+  if (p.salt === undefined) throw new UnreadableData(`part ${p.partNumber} of an encrypted object has no salt recorded`);
+  return Buffer.from(p.salt, 'base64');
 }
 
 /** The bytes [start, end] (inclusive) of an object, as a stream. */
-export function openRange(blobs: BlobStore, loc: DataLocation, start: number, end: number): Readable {
+export function openRange(blobs: BlobStore, loc: DataLocation, start: number, end: number, crypt?: DataKey): Readable {
   switch (loc.kind) {
     case 'none':
       return Readable.from([]);
     case 'inline':
-      return Readable.from([loc.bytes.subarray(start, end + 1)], { objectMode: false });
-    case 'blob':
-      return blobs.read([{ blobId: loc.blobId, start, end }]);
+      return Readable.from([(crypt ? openInline(loc.bytes, crypt) : loc.bytes).subarray(start, end + 1)], { objectMode: false });
+    case 'blob': {
+      if (!crypt) return blobs.read([{ blobId: loc.blobId, start, end }]);
+      if (!crypt.salt) throw new UnreadableData('encrypted blob data has no salt recorded');
+      const plan = decryptRange(crypt.key, crypt.salt, crypt.size, start, end);
+      return through(blobs.read([{ blobId: loc.blobId, start: plan.cipherStart, end: plan.cipherEnd }]), plan.decipher);
+    }
     case 'parts': {
       const segments: BlobSegment[] = [];
+      const deciphers: Array<{ length: number; decipher: Transform }> = [];
       let offset = 0;
       for (const p of loc.parts) {
         const pStart = offset;
         const pEnd = offset + p.size - 1;
         offset += p.size;
         if (pEnd < start || pStart > end || p.size === 0) continue;
-        segments.push({ blobId: p.blobId, start: Math.max(start, pStart) - pStart, end: Math.min(end, pEnd) - pStart });
+        const lo = Math.max(start, pStart) - pStart;
+        const hi = Math.min(end, pEnd) - pStart;
+        if (!crypt) {
+          segments.push({ blobId: p.blobId, start: lo, end: hi });
+          continue;
+        }
+        const plan = decryptRange(crypt.key, saltOf(p), p.size, lo, hi);
+        segments.push({ blobId: p.blobId, start: plan.cipherStart, end: plan.cipherEnd });
+        deciphers.push({ length: plan.cipherEnd - plan.cipherStart + 1, decipher: plan.decipher });
       }
-      return segments.length ? blobs.read(segments) : Readable.from([]);
+      if (!segments.length) return Readable.from([]);
+      // One read of every segment: the blobs are pinned together, from the start.
+      const source = blobs.read(segments);
+      if (!crypt) return source;
+      if (deciphers.length === 1) return through(source, deciphers[0]!.decipher);
+      return Readable.from(decryptSegments(source, deciphers), { objectMode: false });
     }
   }
+}
+
+/** `source` through `t`; an error of either destroys both (the source's blobs are unpinned). */
+function through(source: Readable, t: Transform): Transform {
+  pipeline(source, t, () => undefined);
+  return t;
+}
+
+/**
+ * Splits one stream of consecutive cipher segments (the parts of a multipart object) among
+ * their own deciphers, in order. Plaintext waits in memory for at most one source chunk.
+ */
+async function* decryptSegments(source: Readable, segments: Array<{ length: number; decipher: Transform }>): AsyncGenerator<Buffer> {
+  const out: Buffer[] = [];
+  for (const s of segments) {
+    s.decipher.on('data', (b: Buffer) => out.push(b));
+    // Failures surface through the write callbacks and the awaited 'end'.
+    s.decipher.on('error', () => undefined);
+  }
+  let i = 0;
+  let left = segments[0]!.length;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      let off = 0;
+      while (off < chunk.length) {
+        if (i >= segments.length) throw new CipherIntegrityError('more ciphertext than the parts need');
+        const cur = segments[i]!.decipher;
+        const n = Math.min(left, chunk.length - off);
+        await new Promise<void>((resolve, reject) => cur.write(chunk.subarray(off, off + n), (e) => (e ? reject(e) : resolve())));
+        off += n;
+        left -= n;
+        if (left === 0) {
+          const ended = once(cur, 'end');
+          cur.end();
+          await ended;
+          i++;
+          if (i < segments.length) left = segments[i]!.length;
+        }
+        while (out.length) yield out.shift()!;
+      }
+    }
+    if (i < segments.length) throw new CipherIntegrityError(`object data is truncated: part ${i + 1} of the range is incomplete`);
+    while (out.length) yield out.shift()!;
+  } finally {
+    source.destroy();
+    for (const s of segments) if (!s.decipher.destroyed) s.decipher.destroy();
+  }
+}
+
+/**
+ * The stored bytes of data as they are (ciphertext when encrypted), for copies that keep them
+ * encrypted (SSE-C replicas). `length` is what was stored.
+ */
+export function openStored(blobs: BlobStore, loc: DataLocation, storedLength: number): Readable {
+  if (loc.kind === 'inline') return Readable.from([loc.bytes], { objectMode: false });
+  if (loc.kind === 'blob' && storedLength > 0) return blobs.read([{ blobId: loc.blobId, start: 0, end: storedLength - 1 }]);
+  return Readable.from([]);
+}
+
+/** Bytes a body of `size` plaintext bytes occupies in storage. */
+export function storedLength(size: number, encrypted: boolean): number {
+  return encrypted ? cipherLength(size) : size;
 }
 
 /** Deletes the blobs of replaced or deleted data. Failures are left to the orphan sweep. */

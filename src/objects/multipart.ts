@@ -15,7 +15,8 @@ import type {
 } from '../storage/types.js';
 import type { BucketEntry } from './buckets.js';
 import { combineCrc, compositeChecksum } from './checksums.js';
-import { freeData, ingestBody, type ObjectBody } from './data.js';
+import { newSalt } from '../crypto/object-cipher.js';
+import { freeData, ingestBody, storedLength, type ObjectBody } from './data.js';
 import { newUploadId, newVersionId } from './ids.js';
 import { planNewVersion } from '../replication/plan.js';
 
@@ -56,15 +57,21 @@ export async function requireUpload(bucket: BucketEntry, key: string, uploadId: 
   return u;
 }
 
-/** Stores a part from a body (UploadPart) or from a copied range (UploadPartCopy). */
+/**
+ * Stores a part from a body (UploadPart) or from a copied range (UploadPartCopy). A part of an
+ * encrypted upload is its own cipher stream under the upload's data key, with a fresh salt.
+ */
 export async function uploadPart(
   bucket: BucketEntry,
   upload: UploadRecord,
   partNumber: number,
   body: ObjectBody,
   now: number,
+  dataKey?: Buffer,
 ): Promise<PartRecord> {
-  const { location, digests } = await ingestBody(bucket.region.blobs, body, -1);
+  if (upload.meta.encryption && !dataKey) throw Errors.internal();
+  const salt = dataKey ? newSalt() : undefined;
+  const { location, digests } = await ingestBody(bucket.region.blobs, body, -1, dataKey ? { key: dataKey, salt: salt! } : undefined);
   if (location.kind !== 'blob') throw Errors.internal();
   if (upload.checksumAlgorithm && digests.checksum && digests.checksum.algorithm !== upload.checksumAlgorithm) {
     await freeData(bucket.region.blobs, [location]);
@@ -82,6 +89,43 @@ export async function uploadPart(
   if (digests.checksum) {
     part.checksum = { algorithm: digests.checksum.algorithm, value: digests.checksum.digest.toString('base64'), type: 'FULL_OBJECT' };
   }
+  if (salt) part.salt = salt.toString('base64');
+  return recordPart(bucket, upload, part);
+}
+
+/** What the sending site states about a part it sends still encrypted (an SSE-C replica's). */
+export interface StoredPartFacts {
+  salt: string;
+  size: number;
+  etag: string;
+  checksum?: StoredChecksum;
+}
+
+/**
+ * A part of a replica whose bytes arrive as the source stored them (SSE-C ciphertext): kept
+ * byte for byte, with the plaintext facts the source states.
+ */
+export async function uploadStoredPart(
+  bucket: BucketEntry,
+  upload: UploadRecord,
+  partNumber: number,
+  body: ObjectBody,
+  now: number,
+  facts: StoredPartFacts,
+): Promise<PartRecord> {
+  const { location, digests } = await ingestBody(bucket.region.blobs, body, -1);
+  if (location.kind !== 'blob') throw Errors.internal();
+  if (digests.size !== storedLength(facts.size, true)) {
+    await freeData(bucket.region.blobs, [location]);
+    throw Errors.invalidArgument(`The replicated ciphertext of part ${partNumber} does not fit its stated size ${facts.size}`);
+  }
+  const part: PartRecord = { partNumber, size: facts.size, etag: facts.etag, blobId: location.blobId, lastModified: now, salt: facts.salt };
+  if (facts.checksum) part.checksum = facts.checksum;
+  return recordPart(bucket, upload, part);
+}
+
+async function recordPart(bucket: BucketEntry, upload: UploadRecord, part: PartRecord): Promise<PartRecord> {
+  const location = { kind: 'blob' as const, blobId: part.blobId };
   const { found, freed } = await bucket.region.meta.putPart(upload.uploadId, part);
   if (!found) {
     // Aborted or completed while the part was uploading.

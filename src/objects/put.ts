@@ -1,10 +1,14 @@
 /**
- * PutObject in the domain: the body goes to storage, then one transaction makes it the key's
- * latest version (conditionally, if the request asked), then the caller may acknowledge.
+ * PutObject in the domain: the body goes to storage (encrypted under the write's data key),
+ * then one transaction makes it the key's latest version (conditionally, if the request asked),
+ * then the caller may acknowledge.
  */
-import type { NewVersion, ObjectMeta, StoredChecksum, Tags, VersionRecord } from '../storage/types.js';
+import { newSalt } from '../crypto/object-cipher.js';
+import { S3Error } from '../errors.js';
+import type { NewVersion, ObjectMeta, StoredChecksum, StoredEncryption, Tags, VersionRecord } from '../storage/types.js';
 import type { BucketEntry } from './buckets.js';
-import { ingestBody, type BodyDigests, type ObjectBody } from './data.js';
+import { freeData, ingestBody, storedLength, type BodyDigests, type ObjectBody } from './data.js';
+import { withoutEncryption, type Sealing } from './encryption.js';
 import { commitVersion } from './versions.js';
 import { commitReplica } from './replica.js';
 
@@ -15,15 +19,27 @@ export interface ObjectProps {
   owner: string;
   lastModified: number;
   precondition?: (latest: VersionRecord | undefined) => void;
+  /** The data key the body is encrypted under (objects/encryption.ts seal); absent: stored in the clear. */
+  sealing?: Sealing;
 }
 
 export function fullObjectChecksum(d: BodyDigests): StoredChecksum | undefined {
   return d.checksum ? { algorithm: d.checksum.algorithm, value: d.checksum.digest.toString('base64'), type: 'FULL_OBJECT' } : undefined;
 }
 
+/** Stores a body, encrypted when sealed; the metadata then records how (with the stream's salt). */
+export async function ingestSealed(bucket: BucketEntry, body: ObjectBody, inlineThreshold: number, meta: ObjectMeta, sealing: Sealing | undefined) {
+  if (!sealing) return { ...(await ingestBody(bucket.region.blobs, body, inlineThreshold)), meta: withoutEncryption(meta) };
+  const salt = newSalt();
+  const ingested = await ingestBody(bucket.region.blobs, body, inlineThreshold, { key: sealing.dataKey, salt });
+  const encryption: StoredEncryption = { ...sealing.stored, salt: salt.toString('base64') };
+  return { ...ingested, meta: { ...meta, encryption } };
+}
+
 /**
  * A replica written by another site (PutObject with replication headers): the body is stored
- * as usual, the version keeps the source's id, Last-Modified and owner.
+ * as usual (encrypted as the request's headers ask), the version keeps the source's id,
+ * Last-Modified and owner.
  */
 export async function putReplica(
   bucket: BucketEntry,
@@ -32,7 +48,7 @@ export async function putReplica(
   props: ObjectProps & { versionId: string },
   inlineThreshold: number,
 ): Promise<NewVersion> {
-  const { location, digests } = await ingestBody(bucket.region.blobs, body, inlineThreshold);
+  const { location, digests, meta } = await ingestSealed(bucket, body, inlineThreshold, props.meta, props.sealing);
   const v: NewVersion = {
     bucket: bucket.record.name,
     key,
@@ -43,11 +59,56 @@ export async function putReplica(
     lastModified: props.lastModified,
     storageClass: props.storageClass,
     owner: props.owner,
-    meta: props.meta,
+    meta,
     tags: props.tags,
     checksum: fullObjectChecksum(digests),
     data: location,
   };
+  await commitReplica(bucket, v);
+  return v;
+}
+
+/** What the sending site states about a body it sends still encrypted (an SSE-C replica). */
+export interface StoredBodyFacts {
+  encryption: StoredEncryption;
+  /** Plaintext size, MD5 (hex) and checksum: the body here is ciphertext, they cannot be computed. */
+  size: number;
+  etag: string;
+  checksum?: StoredChecksum;
+}
+
+/**
+ * A replica whose body arrives as the source stored it (SSE-C: nobody here has the key). The
+ * body is kept byte for byte; its length must be the ciphertext length of the stated size.
+ */
+export async function putStoredReplica(
+  bucket: BucketEntry,
+  key: string,
+  body: ObjectBody,
+  props: ObjectProps & { versionId: string },
+  facts: StoredBodyFacts,
+  inlineThreshold: number,
+): Promise<NewVersion> {
+  const { location, digests } = await ingestBody(bucket.region.blobs, body, inlineThreshold);
+  if (digests.size !== storedLength(facts.size, true)) {
+    await freeData(bucket.region.blobs, [location]);
+    throw new S3Error('InvalidArgument', 400, `The replicated ciphertext is ${digests.size} bytes; ${facts.size} plaintext bytes need ${storedLength(facts.size, true)}`);
+  }
+  const v: NewVersion = {
+    bucket: bucket.record.name,
+    key,
+    versionId: props.versionId,
+    isDeleteMarker: false,
+    size: facts.size,
+    etag: facts.etag,
+    lastModified: props.lastModified,
+    storageClass: props.storageClass,
+    owner: props.owner,
+    meta: { ...props.meta, encryption: facts.encryption },
+    tags: props.tags,
+    data: location,
+  };
+  if (facts.checksum) v.checksum = facts.checksum;
   await commitReplica(bucket, v);
   return v;
 }
@@ -59,7 +120,7 @@ export async function putObject(
   props: ObjectProps,
   inlineThreshold: number,
 ): Promise<NewVersion> {
-  const { location, digests } = await ingestBody(bucket.region.blobs, body, inlineThreshold);
+  const { location, digests, meta } = await ingestSealed(bucket, body, inlineThreshold, props.meta, props.sealing);
   return commitVersion(
     bucket,
     key,
@@ -70,7 +131,7 @@ export async function putObject(
       lastModified: props.lastModified,
       storageClass: props.storageClass,
       owner: props.owner,
-      meta: props.meta,
+      meta,
       tags: props.tags,
       checksum: fullObjectChecksum(digests),
       data: location,

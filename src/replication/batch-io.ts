@@ -15,7 +15,8 @@ import { createGunzip } from 'node:zlib';
 import type { App } from '../app.js';
 import { bucketFromArn, objectFromArn } from '../objects/arn.js';
 import type { BucketEntry } from '../objects/buckets.js';
-import { openRange, type ObjectBody } from '../objects/data.js';
+import type { ObjectBody } from '../objects/data.js';
+import { openPlaintext } from '../objects/encryption.js';
 import { Digester } from '../objects/digester.js';
 import { putObject } from '../objects/put.js';
 import type { VersionRecord } from '../storage/types.js';
@@ -65,8 +66,9 @@ async function findVersion(app: App, bucketName: string, key: string, versionId:
   return { bucket, v };
 }
 
-function openVersion(bucket: BucketEntry, v: VersionRecord): Readable {
-  return openRange(bucket.region.blobs, v.data, 0, v.size - 1);
+/** A manifest's plaintext (objects are encrypted at rest; SSE-C manifests cannot be read). */
+function openVersion(app: App, bucket: BucketEntry, v: VersionRecord): Readable {
+  return openPlaintext(app, bucket, v, 0, v.size - 1);
 }
 
 const unquote = (etag: string) => etag.trim().replace(/^"(.*)"$/, '$1');
@@ -90,7 +92,7 @@ export async function* readManifest(app: App, m: JobManifest): AsyncGenerator<Ma
     } catch (e) {
       throw fail('ManifestInvalid', `Reading the manifest failed: ${(e as Error).message}`);
     }
-    yield* objectEntries(found.bucket, found.v, l, 'the manifest');
+    yield* objectEntries(app, found.bucket, found.v, l, 'the manifest');
     return;
   }
   yield* inventoryEntries(app, found.bucket, found.v);
@@ -102,7 +104,7 @@ async function* inventoryEntries(app: App, bucket: BucketEntry, v: VersionRecord
     throw fail('ManifestTooLarge', `Reading the manifest failed: an S3 Inventory manifest.json is at most ${MAX_INVENTORY_JSON_BYTES} bytes.`);
   }
   const chunks: Buffer[] = [];
-  if (v.size > 0) for await (const c of openVersion(bucket, v) as AsyncIterable<Buffer>) chunks.push(c);
+  if (v.size > 0) for await (const c of openVersion(app, bucket, v) as AsyncIterable<Buffer>) chunks.push(c);
   let doc: { destinationBucket?: string; fileSchema?: string; files?: Array<{ key?: string }> };
   try {
     doc = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -117,15 +119,15 @@ async function* inventoryEntries(app: App, bucket: BucketEntry, v: VersionRecord
   for (const f of doc.files) {
     const file = f.key ? await findVersion(app, filesBucket, f.key, undefined) : undefined;
     if (!file) throw fail('ManifestNotFound', `Reading the manifest failed: inventory file ${f.key ?? '(no key)'} does not exist.`);
-    yield* objectEntries(file.bucket, file.v, l, `inventory file ${f.key}`);
+    yield* objectEntries(app, file.bucket, file.v, l, `inventory file ${f.key}`);
   }
 }
 
 /** The entries of one CSV object; `what` names it in failure messages. */
-async function* objectEntries(bucket: BucketEntry, v: VersionRecord, l: ManifestLayout, what: string): AsyncGenerator<ManifestEntry[]> {
+async function* objectEntries(app: App, bucket: BucketEntry, v: VersionRecord, l: ManifestLayout, what: string): AsyncGenerator<ManifestEntry[]> {
   if (v.size > MAX_MANIFEST_BYTES) throw tooLarge(what);
   if (v.size === 0) return;
-  const body = openVersion(bucket, v);
+  const body = openVersion(app, bucket, v);
   try {
     yield* manifestEntries(body, l, what);
   } finally {

@@ -7,8 +7,12 @@
  */
 import type { App } from '../app.js';
 import type { Region } from '../region.js';
-import type { ReplicationTask, TaskOutcome } from '../storage/types.js';
+import type { ReplicationTask, TaskOutcome, VersionRecord } from '../storage/types.js';
 import { asPermanent, ReplicationFailure, retryDelay } from './failures.js';
+import { authorizeReplication } from './permissions.js';
+import { objectOwnership } from '../objects/bucket-access.js';
+import type { BucketEntry } from '../objects/buckets.js';
+import type { Destination } from './sites.js';
 import type { ReplicationObserver } from './observer.js';
 import { targetFor } from './targets.js';
 
@@ -156,7 +160,21 @@ export class ReplicationEngine {
     if (versioning !== 'Enabled') {
       throw new ReplicationFailure('DstBucketUnversioned', `destination bucket ${t.destination} does not have versioning enabled`);
     }
-    const target = targetFor(this.app, d);
+    const grant = authorizeReplication(this.app, source, t, v, d);
+    // The role's use of each KMS key is authorized right before the key is used. AWS names no
+    // failure reason of its own for a missing KMS permission; the read or the write fails.
+    const target = targetFor(this.app, d, {
+      ruleId: t.ruleId,
+      checkKey: (action, key, side) => {
+        if (grant.kms(action, key)) return;
+        // Encrypting the replica's data key: kms:Encrypt or kms:GenerateDataKey will do (spec §5.2
+        // "kms:Encrypt and/or kms:GenerateDataKey"; the seeds grant only the latter).
+        if (action !== 'kms:Decrypt' && grant.kms(action === 'kms:Encrypt' ? 'kms:GenerateDataKey' : 'kms:Encrypt', key)) return;
+        const what = `the role ${source.replication?.role} is not allowed ${action} on ${key.arn}`;
+        throw new ReplicationFailure(side === 'source' ? 'SrcGetObjectNotPermitted' : 'DstPutObjectNotPermitted', what);
+      },
+    });
+    const replica = replicaView(source, t, v, d, grant.tags, this.app);
     switch (t.op) {
       case 'object': {
         const progress = {
@@ -164,12 +182,28 @@ export class ReplicationEngine {
           saved: t.progress,
           save: (p: string | undefined) => w.region.meta.settleReplicationTask(t, { kind: 'progress', progress: p ?? '' }),
         };
-        return target.writeVersion(source, v, t.storageClass, progress);
+        return target.writeVersion(source, replica, t.storageClass, progress);
       }
       case 'delete-marker':
-        return target.writeDeleteMarker(v);
+        return target.writeDeleteMarker(replica);
       case 'metadata':
-        return target.writeTags(v);
+        return target.writeTags(replica);
     }
   }
+}
+
+/**
+ * The version as the replica gets it: without tags when the role may not carry them, and owned
+ * by the destination account when the rule translates ownership (AccessControlTranslation) or
+ * the destination bucket enforces bucket-owner ownership (spec §2.3 Owner).
+ */
+function replicaView(source: BucketEntry, t: ReplicationTask, v: VersionRecord, d: Destination, tags: boolean, app: App): VersionRecord {
+  let out = v;
+  if (!tags && v.tags.length > 0) out = { ...out, tags: [] };
+  const rule = source.replication?.rules.find((r) => r.id === t.ruleId);
+  let owner: string | undefined;
+  if (rule?.destination.accessControlTranslation && rule.destination.account) owner = rule.destination.account;
+  else if (d.kind === 'local' && objectOwnership(app.buckets, d.bucket.record.name) === 'BucketOwnerEnforced') owner = d.bucket.record.owner;
+  if (owner !== undefined && owner !== out.owner) out = { ...out, owner };
+  return out;
 }

@@ -10,6 +10,7 @@ import type { Tags, VersionRecord } from '../storage/types.js';
 import { isV2, ruleTags, type ReplicationRule } from './config.js';
 import { matchRules, type VersionFacts } from './rules.js';
 import { SiteUnavailable } from './sites.js';
+import { isSseKms } from '../objects/encryption.js';
 
 export interface RuleExplanation {
   id: string;
@@ -54,12 +55,19 @@ function deleteMarkerBehaviour(rule: ReplicationRule): string {
   return 'not replicated: DeleteMarkerReplication is Disabled';
 }
 
-function encryptionBehaviour(rule: ReplicationRule): string {
+/** What the replica's encryption will be (spec §2.3), for this version when it is stored. */
+function encryptionBehaviour(rule: ReplicationRule, stored: VersionRecord | undefined): string {
   const kms = rule.destination.encryptionConfiguration?.replicaKmsKeyId;
-  if (rule.sourceSelectionCriteria?.sseKmsEncryptedObjects === 'Enabled' && kms) {
-    return `SSE-KMS objects replicate, re-encrypted with ${kms}; other objects keep their encryption`;
-  }
-  return 'replicas keep the source encryption; SSE-KMS objects are not replicated (SseKmsEncryptedObjects not Enabled)';
+  const optedIn = rule.sourceSelectionCriteria?.sseKmsEncryptedObjects === 'Enabled' && kms;
+  const general = optedIn
+    ? `SSE-KMS objects replicate, re-encrypted with ${kms}; SSE-S3 stays SSE-S3, SSE-C stays SSE-C, unencrypted objects take the destination's default encryption`
+    : 'SSE-S3 stays SSE-S3, SSE-C stays SSE-C, unencrypted objects take the destination\'s default encryption; SSE-KMS objects are not replicated (SourceSelectionCriteria.SseKmsEncryptedObjects not Enabled)';
+  if (!stored || stored.isDeleteMarker) return general;
+  const enc = stored.meta.encryption;
+  if (!enc) return `this version is unencrypted: the replica takes the destination bucket's default encryption`;
+  if (enc.algorithm === 'AES256') return 'this version is SSE-S3: the replica is SSE-S3 (the destination default is ignored)';
+  if (enc.algorithm === 'SSE-C') return 'this version is SSE-C: the replica keeps its ciphertext and customer key (same key MD5)';
+  return `this version is ${enc.algorithm === 'aws:kms:dsse' ? 'DSSE-KMS' : 'SSE-KMS'} under ${enc.kmsKeyArn}: the replica is re-encrypted with ${kms ?? '(no ReplicaKmsKeyID: it would fail, DstKmsKeyNotFound)'}`;
 }
 
 async function describeTarget(app: App, name: string): Promise<string> {
@@ -80,7 +88,7 @@ export async function explainReplication(
   app: App,
   bucket: BucketEntry,
   key: string,
-  opts: { versionId?: string; tags?: Tags; deleteMarker?: boolean },
+  opts: { versionId?: string; tags?: Tags; deleteMarker?: boolean; sseKms?: boolean },
 ): Promise<Explanation> {
   const config = bucket.replication;
   let stored: VersionRecord | undefined;
@@ -88,8 +96,8 @@ export async function explainReplication(
     stored = await bucket.region.meta.getVersion(bucket.record.name, key, opts.versionId);
   }
   const facts: VersionFacts = stored
-    ? { key, tags: stored.tags, isDeleteMarker: stored.isDeleteMarker, isReplica: stored.isReplica === true, sseKms: false }
-    : { key, tags: opts.tags ?? [], isDeleteMarker: opts.deleteMarker === true, isReplica: false, sseKms: false };
+    ? { key, tags: stored.tags, isDeleteMarker: stored.isDeleteMarker, isReplica: stored.isReplica === true, sseKms: isSseKms(stored.meta.encryption) }
+    : { key, tags: opts.tags ?? [], isDeleteMarker: opts.deleteMarker === true, isReplica: false, sseKms: opts.sseKms === true };
   const out: Explanation = {
     bucket: bucket.record.name,
     key,
@@ -135,7 +143,7 @@ export async function explainReplication(
       outranked: d.outranked.map((r) => r.id),
       storageClass: d.rule.destination.storageClass ?? (stored ? `${stored.storageClass} (the source's)` : "the source's"),
       deleteMarkers: deleteMarkerBehaviour(d.rule),
-      encryption: encryptionBehaviour(d.rule),
+      encryption: encryptionBehaviour(d.rule, stored),
       replicationTime: d.rule.destination.replicationTime?.status === 'Enabled',
       target: await describeTarget(app, d.destination),
     });

@@ -6,6 +6,7 @@ import type { BucketEntry } from '../objects/buckets.js';
 import type { NewVersion, ReplicationTaskInput, VersionRecord } from '../storage/types.js';
 import { destinationBucketName, rulePrefix, ruleTags, type ReplicationRule } from './config.js';
 import { matchRules } from './rules.js';
+import { isSseKms } from '../objects/encryption.js';
 
 /** The outbox task of a rule for one destination (live replication, or a Batch job's). */
 export function taskFor(rule: ReplicationRule, destination: string, op: ReplicationTaskInput['op'], batchJob?: string): ReplicationTaskInput {
@@ -29,7 +30,8 @@ export function planNewVersion(bucket: BucketEntry, v: NewVersion): ReplicationT
     tags: v.tags,
     isDeleteMarker: v.isDeleteMarker,
     isReplica: false,
-    sseKms: false,
+    // SSE-KMS objects replicate only under rules that opt in (SourceSelectionCriteria).
+    sseKms: isSseKms(v.meta.encryption),
   });
   return match.destinations.map((d) => taskFor(d.rule, d.destination, v.isDeleteMarker ? 'delete-marker' : 'object'));
 }

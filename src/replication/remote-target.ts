@@ -18,14 +18,16 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
+import type { App } from '../app.js';
+import { CipherIntegrityError } from '../crypto/object-cipher.js';
 import { checksumHeader } from '../objects/checksums.js';
 import type { BucketEntry } from '../objects/buckets.js';
-import { openRange, readRange } from '../objects/data.js';
-import { REPLICA_HEADERS } from './protocol.js';
+import { openRange, openStored, readRange, storedLength, UnreadableData, type DataKey } from '../objects/data.js';
+import { encodeStoredFacts, REPLICA_HEADERS, type StoredObjectFacts, type StoredPartFacts } from './protocol.js';
 import type { ObjectMeta, PartRecord, VersionRecord } from '../storage/types.js';
 import { ReplicationFailure } from './failures.js';
 import { asUnavailable, type Destination } from './sites.js';
-import type { ReplicationTarget, TaskProgress } from './targets.js';
+import { replicaRequest, ruleOf, sourceDataKey, type ReplicationTarget, type TargetOptions, type TaskProgress } from './targets.js';
 
 /** Adds raw headers to an SDK command (the SDK has no parameter for ours). */
 function withHeaders<C>(cmd: C, headers: Record<string, string | undefined>): C {
@@ -73,11 +75,22 @@ interface MultipartProgress {
   done: Array<{ n: number; etag: string }>;
 }
 
+/**
+ * How a version's bytes travel: in plaintext (decrypted here with `open` when encrypted, and
+ * encrypted again at the other site as the SSE headers ask), or as stored (SSE-C ciphertext,
+ * with the facts the other site cannot compute).
+ */
+type Sending = { stored: false; open?: DataKey } | { stored: true };
+
 export class RemoteTarget implements ReplicationTarget {
   private readonly client: S3Client;
   private readonly bucket: string;
 
-  constructor(d: Extract<Destination, { kind: 'remote' }>) {
+  constructor(
+    private readonly app: App,
+    d: Extract<Destination, { kind: 'remote' }>,
+    private readonly opts: TargetOptions = {},
+  ) {
     this.client = d.site.client(d.region);
     this.bucket = d.name;
   }
@@ -88,28 +101,59 @@ export class RemoteTarget implements ReplicationTarget {
       return true;
     } catch (e) {
       if (e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 404 || e.$metadata.httpStatusCode === 405)) return false;
+      // A HEAD of an SSE-C object without its key is a 400: the version is there.
+      if (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 400 && v.meta.encryption?.algorithm === 'SSE-C') return true;
       throw mapError(e, 'DstPutObjectNotPermitted');
     }
+  }
+
+  /** The SSE headers that make the other site encrypt the replica as the source's encryption says. */
+  private sseHeaders(source: BucketEntry, v: VersionRecord): Record<string, string> {
+    const r = replicaRequest(v, ruleOf(source, v, this.bucket, this.opts.ruleId));
+    if (!r) return {};
+    if (r.algorithm === 'AES256') return { 'x-amz-server-side-encryption': 'AES256' };
+    if (r.algorithm === 'SSE-C') return {};
+    const h: Record<string, string> = { 'x-amz-server-side-encryption': r.algorithm };
+    if (r.keyId !== undefined) h['x-amz-server-side-encryption-aws-kms-key-id'] = r.keyId;
+    return h;
   }
 
   async writeVersion(source: BucketEntry, v: VersionRecord, storageClass: string | undefined, progress: TaskProgress): Promise<void> {
     // Asking first costs a round trip per replica; only a retry (or a replay after a crash)
     // can find the replica already there, and the destination ignores a version id it has.
     if (!progress.firstAttempt && (await this.exists(v))) return;
+    const enc = v.meta.encryption;
+    const stored = enc?.algorithm === 'SSE-C';
+    const sending: Sending = stored ? { stored: true } : { stored: false, open: sourceDataKey(this.app, source, v, this.opts.checkKey) };
     const headers = {
       ...metaHeaders(v.meta),
       ...replicaHeaders(v),
       'x-amz-storage-class': storageClass ?? v.storageClass,
       'x-amz-tagging': tagging(v),
+      ...(stored ? {} : this.sseHeaders(source, v)),
     };
-    if (v.data.kind === 'parts') return this.writeMultipart(source, v, v.data.parts, headers, progress);
-    const body = v.size > 0 ? readRange(source.region.blobs, v.data, 0, v.size - 1) : Buffer.alloc(0);
-    const checksum = v.checksum ? { [checksumHeader(v.checksum.algorithm)]: v.checksum.value } : {};
+    if (v.data.kind === 'parts') return this.writeMultipart(source, v, v.data.parts, headers, progress, sending);
+    let body: Readable | Buffer = Buffer.alloc(0);
+    let length: number;
+    let extra: Record<string, string>;
+    if (sending.stored) {
+      length = storedLength(v.size, true);
+      body = openStored(source.region.blobs, v.data, length);
+      const facts: StoredObjectFacts = { encryption: enc!, size: v.size, etag: v.etag };
+      if (v.checksum) facts.checksum = v.checksum;
+      // The body is ciphertext: the plaintext's checksum travels in the facts, not as a header.
+      extra = { [REPLICA_HEADERS.stored]: encodeStoredFacts(facts) };
+    } else {
+      length = v.size;
+      extra = v.checksum ? { [checksumHeader(v.checksum.algorithm)]: v.checksum.value } : {};
+    }
     try {
+      // Inline data is decrypted (and authenticated) right here: damage fails before sending.
+      if (!sending.stored && v.size > 0) body = readRange(source.region.blobs, v.data, 0, v.size - 1, sending.open);
       await this.client.send(
-        withHeaders(new PutObjectCommand({ Bucket: this.bucket, Key: v.key, Body: body as Readable | Buffer, ContentLength: v.size }), {
+        withHeaders(new PutObjectCommand({ Bucket: this.bucket, Key: v.key, Body: body, ContentLength: length }), {
           ...headers,
-          ...checksum,
+          ...extra,
         }),
       );
     } catch (e) {
@@ -125,6 +169,7 @@ export class RemoteTarget implements ReplicationTarget {
     parts: PartRecord[],
     headers: Record<string, string | undefined>,
     progress: TaskProgress,
+    sending: Sending,
   ): Promise<void> {
     let state: MultipartProgress | undefined = progress.saved ? (JSON.parse(progress.saved) as MultipartProgress) : undefined;
     const composite = v.checksum?.type === 'COMPOSITE' ? v.checksum.algorithm : undefined;
@@ -138,6 +183,7 @@ export class RemoteTarget implements ReplicationTarget {
             ...headers,
             'x-amz-checksum-algorithm': algorithm,
             'x-amz-checksum-type': v.checksum?.type,
+            ...(sending.stored ? { [REPLICA_HEADERS.stored]: encodeStoredFacts({ encryption: storedUploadEncryption(v) }) } : {}),
           }),
         );
         uploadId = created.UploadId!;
@@ -150,8 +196,20 @@ export class RemoteTarget implements ReplicationTarget {
     const done = new Map(state.done.map((p) => [p.n, p.etag]));
     for (const p of parts) {
       if (done.has(p.partNumber)) continue;
-      const body = p.size > 0 ? openRange(source.region.blobs, { kind: 'parts', parts: [p] }, 0, p.size - 1) : Buffer.alloc(0);
-      const partChecksum = p.checksum && algorithm ? { [checksumHeader(algorithm)]: p.checksum.value } : {};
+      let body: Readable | Buffer;
+      let length: number;
+      let extra: Record<string, string>;
+      if (sending.stored) {
+        length = storedLength(p.size, true);
+        body = openStored(source.region.blobs, { kind: 'blob', blobId: p.blobId }, length);
+        const facts: StoredPartFacts = { salt: p.salt ?? '', size: p.size, etag: p.etag };
+        if (p.checksum) facts.checksum = p.checksum;
+        extra = { [REPLICA_HEADERS.stored]: encodeStoredFacts(facts) };
+      } else {
+        length = p.size;
+        body = p.size > 0 ? openRange(source.region.blobs, { kind: 'parts', parts: [p] }, 0, p.size - 1, sending.open) : Buffer.alloc(0);
+        extra = p.checksum && algorithm ? { [checksumHeader(algorithm)]: p.checksum.value } : {};
+      }
       try {
         const r = await this.client.send(
           withHeaders(
@@ -160,15 +218,15 @@ export class RemoteTarget implements ReplicationTarget {
               Key: v.key,
               UploadId: state.uploadId,
               PartNumber: p.partNumber,
-              Body: body as Readable | Buffer,
-              ContentLength: p.size,
+              Body: body,
+              ContentLength: length,
             }),
-            partChecksum,
+            extra,
           ),
         );
         done.set(p.partNumber, r.ETag!.replace(/"/g, ''));
       } catch (e) {
-        if (isNoSuchUpload(e)) return this.restart(source, v, parts, headers, progress);
+        if (isNoSuchUpload(e)) return this.restart(source, v, parts, headers, progress, sending);
         throw await this.abandon(state.uploadId, v, mapError(e, 'DstMultipartPartUploadNotPermitted'));
       } finally {
         release(body);
@@ -199,7 +257,7 @@ export class RemoteTarget implements ReplicationTarget {
       if (isNoSuchUpload(e)) {
         // Completed by an earlier attempt whose answer was lost, or aborted at the destination.
         if (await this.exists(v)) return;
-        return this.restart(source, v, parts, headers, progress);
+        return this.restart(source, v, parts, headers, progress, sending);
       }
       throw await this.abandon(state.uploadId, v, mapError(e, 'DstMultipartCompleteNotPermitted'));
     }
@@ -222,9 +280,10 @@ export class RemoteTarget implements ReplicationTarget {
     parts: PartRecord[],
     headers: Record<string, string | undefined>,
     progress: TaskProgress,
+    sending: Sending,
   ): Promise<void> {
     await progress.save(undefined);
-    return this.writeMultipart(source, v, parts, headers, { firstAttempt: false, save: progress.save });
+    return this.writeMultipart(source, v, parts, headers, { firstAttempt: false, save: progress.save }, sending);
   }
 
   async writeDeleteMarker(v: VersionRecord): Promise<void> {
@@ -257,6 +316,11 @@ export class RemoteTarget implements ReplicationTarget {
   }
 }
 
+/** An SSE-C upload's encryption as the other site records it (the parts bring their salts). */
+function storedUploadEncryption(v: VersionRecord) {
+  return { algorithm: 'SSE-C' as const, customerKeyMd5: v.meta.encryption!.customerKeyMd5! };
+}
+
 /**
  * A body stream the SDK did not consume (a refused connection) still holds its file and the
  * blob's pin: close it whatever happened.
@@ -276,10 +340,18 @@ function isNoSuchUpload(e: unknown): boolean {
  * Server errors and network failures are transient.
  */
 function mapError(e: unknown, refusedReason: string): Error {
+  // The source's own bytes failed authentication while being sent: damage, not a network error.
+  if (e instanceof CipherIntegrityError) return new UnreadableData(e.message);
+  if (e instanceof UnreadableData || e instanceof ReplicationFailure) return e;
   if (!(e instanceof S3ServiceException)) return asUnavailable(e);
   const status = e.$metadata.httpStatusCode ?? 0;
   if (status >= 500 || status === 0 || e.name === 'SlowDown') return asUnavailable(e);
   if (e.name === 'NoSuchBucket') return new ReplicationFailure('DstBucketNotFound', e.message);
   if (e.name === 'InvalidBucketState') return new ReplicationFailure('DstBucketUnversioned', e.message);
+  // The other site's KMS refused the replica's key (the rule's ReplicaKmsKeyID, or its default).
+  if (e.name === 'KMS.NotFoundException') return new ReplicationFailure('DstKmsKeyNotFound', e.message);
+  if (e.name === 'KMS.DisabledException' || e.name === 'KMS.KMSInvalidStateException') {
+    return new ReplicationFailure('DstKmsKeyInvalidState', `${e.name}: ${e.message}`);
+  }
   return new ReplicationFailure(refusedReason, `${e.name}: ${e.message}`);
 }

@@ -63,7 +63,7 @@ function verdict(rule: ReplicationRule, v: VersionFacts): RuleVerdict {
     return no(`the object's tags at creation do not include every tag of the rule (${want})`);
   }
   if (v.sseKms && rule.sourceSelectionCriteria?.sseKmsEncryptedObjects !== 'Enabled') {
-    return no('the object is encrypted with SSE-KMS and the rule does not opt in (SseKmsEncryptedObjects is not Enabled)');
+    return no('SSE-KMS encrypted and the rule does not opt in (SourceSelectionCriteria.SseKmsEncryptedObjects)');
   }
   return { rule, selects: true };
 }

@@ -35,6 +35,36 @@ export interface ObjectMeta {
   websiteRedirectLocation?: string;
   /** x-amz-meta-* with the prefix removed, keys lower-cased as HTTP delivers them. */
   user: Record<string, string>;
+  /**
+   * How the body is encrypted at rest (objects/encryption.ts); absent for bodies stored in the
+   * clear (objects written before encryption existed). On an upload, the upload's data key.
+   */
+  encryption?: StoredEncryption;
+}
+
+/** x-amz-server-side-encryption values, and SSE-C (customer-provided keys, no such header). */
+export type SseAlgorithm = 'AES256' | 'aws:kms' | 'aws:kms:dsse' | 'SSE-C';
+
+/**
+ * The encryption of a version's (or an upload's) body. Every encrypted body has its own random
+ * 256-bit data key, never stored in the clear: SSE-S3 keeps it wrapped under the region's SSE-S3
+ * key, SSE-KMS keeps the KMS ciphertext blob, SSE-C keeps nothing (the key derives from the
+ * customer's key, which only the request carries).
+ */
+export interface StoredEncryption {
+  algorithm: SseAlgorithm;
+  /** Base64 of the wrapped data key (SSE-S3, SSE-KMS). */
+  wrappedKey?: string;
+  /** SSE-KMS: the ARN of the KMS key that wraps the data key. */
+  kmsKeyArn?: string;
+  /** SSE-KMS: wrapped under an S3 Bucket Key (the encryption context names the bucket). */
+  bucketKeyEnabled?: boolean;
+  /** SSE-KMS: the request's own x-amz-server-side-encryption-context pairs, if it gave any. */
+  context?: Record<string, string>;
+  /** SSE-C: base64 MD5 of the customer's key (what requests must present again). */
+  customerKeyMd5?: string;
+  /** Base64 salt of the body's cipher stream (inline and blob data; parts carry their own). */
+  salt?: string;
 }
 
 export type Tags = Array<[string, string]>;
@@ -47,6 +77,8 @@ export interface PartRecord {
   blobId: string;
   lastModified: number;
   checksum?: StoredChecksum;
+  /** Base64 salt of the part's cipher stream, when its upload is encrypted (size stays the plaintext's). */
+  salt?: string;
 }
 
 /** Where a version's bytes are: inside the metadata row, in one blob, or in the blobs of its parts. */

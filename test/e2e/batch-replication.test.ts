@@ -26,10 +26,13 @@ import {
 import { XMLParser } from 'fast-xml-parser';
 import { bucketName, ROOT, run, startServer, tempDir, type TestServer } from '../helpers/server.js';
 import { bodyBytes, md5hex, signedSend, sleep, type RawResponse } from '../helpers/s3http.js';
+import { ensureRoles } from '../helpers/iam.js';
 
 const ACCOUNT = '000000000000';
 const NS = 'http://awss3control.amazonaws.com/doc/2018-08-20/';
 const ROLE = 'arn:aws:iam::000000000000:role/batch';
+/** The role of the replication configurations below; replication runs as it, so it must exist. */
+const REPLICATION_ROLE = 'arn:aws:iam::000000000000:role/replication';
 const TERMINAL = new Set(['Complete', 'Failed', 'Cancelled']);
 
 const parser = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false, isArray: (n) => n === 'member' });
@@ -42,6 +45,7 @@ const servers: TestServer[] = [];
 before(async () => {
   server = await startServer();
   servers.push(server);
+  await ensureRoles(server, [REPLICATION_ROLE, ROLE]);
   s3 = server.client();
   west = server.client({ region: 'us-west-2' });
 });
@@ -183,7 +187,7 @@ async function replicate(src: string, dst: string, extra: Record<string, unknown
     new PutBucketReplicationCommand({
       Bucket: src,
       ReplicationConfiguration: {
-        Role: 'arn:aws:iam::000000000000:role/replication',
+        Role: REPLICATION_ROLE,
         Rules: [
           {
             ID: 'all',
@@ -825,6 +829,7 @@ describe('Batch Replication: persistence', () => {
     const dataDir = tempDir();
     let srv = await startServer({ dataDir });
     servers.push(srv);
+    await ensureRoles(srv, [REPLICATION_ROLE, ROLE]);
     let c = srv.client();
     const src = bucketName('psrc');
     const dst = bucketName('pdst');
@@ -845,7 +850,7 @@ describe('Batch Replication: persistence', () => {
       new PutBucketReplicationCommand({
         Bucket: src,
         ReplicationConfiguration: {
-          Role: 'arn:aws:iam::000000000000:role/replication',
+          Role: REPLICATION_ROLE,
           Rules: [{ ID: 'all', Priority: 1, Filter: {}, Status: 'Enabled', DeleteMarkerReplication: { Status: 'Disabled' }, Destination: { Bucket: `arn:aws:s3:::${dst}` } }],
         },
       }),
@@ -865,6 +870,7 @@ describe('Batch Replication: persistence', () => {
 
     srv = await startServer({ dataDir });
     servers.push(srv);
+    await ensureRoles(srv, [REPLICATION_ROLE, ROLE]);
     c = srv.client();
     const j = await waitJob(running, srv, 60_000);
     assert.equal(j.Status, 'Complete', JSON.stringify(j));
@@ -882,6 +888,7 @@ describe('Batch Replication: persistence', () => {
     await srv.stop();
     srv = await startServer({ dataDir });
     servers.push(srv);
+    await ensureRoles(srv, [REPLICATION_ROLE, ROLE]);
     const r = await control('POST', `/v20180820/jobs/${held}/status`, { query: { requestedJobStatus: 'Ready' }, srv });
     assert.equal(r.status, 200, r.text);
     const done = await waitJob(held, srv, 60_000);

@@ -439,7 +439,7 @@ describe('protocol (raw HTTP)', () => {
       { method: 'GET', path: objectPath(bucket), query: { cors: '' } },
       { method: 'GET', path: objectPath(bucket), query: { lifecycle: '' } },
       { method: 'PUT', path: objectPath(bucket), query: { lifecycle: '' }, headers: { 'content-md5': md5b64(lifecycle) }, body: lifecycle },
-      { method: 'GET', path: objectPath(bucket), query: { policy: '' } },
+      { method: 'GET', path: objectPath(bucket), query: { website: '' } },
       { method: 'PUT', path: objectPath(bucket, 'existing'), query: { retention: '' }, body: '<Retention/>' },
       { method: 'POST', path: objectPath(bucket, 'existing'), query: { restore: '' }, body: '<RestoreRequest/>' },
     ];

@@ -37,6 +37,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { BIN, bucketName, run, startServer, tempDir, type TestServer } from '../helpers/server.js';
 import { bodyBytes, md5hex, multipartETag, objectPath, signedSend, sleep, xmlText } from '../helpers/s3http.js';
+import { ensureRole } from '../helpers/iam.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -59,6 +60,8 @@ const dirs: string[] = [];
 async function launch(opts: { dataDir?: string; args?: string[] }): Promise<TestServer> {
   const s = await startServer(opts);
   started.push(s);
+  // Replication runs as the configuration's role: it must exist (idempotent on a restart).
+  await ensureRole(s, ROLE);
   return s;
 }
 

@@ -17,6 +17,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { startServer, tempDir, type TestServer } from '../helpers/server.js';
+import { ensureRole } from '../helpers/iam.js';
 
 function scrape(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -70,6 +71,8 @@ describe('replication metrics at GET /metrics', () => {
     const config = path.join(dir, 'config.json');
     fs.writeFileSync(config, JSON.stringify({ sites: [{ name: 'gone', endpoint: 'http://127.0.0.1:9', accessKeyId: 'test', secretAccessKey: 'test' }] }));
     server = await startServer({ dataDir: path.join(dir, 'data'), args: ['--config', config] });
+    // Replication runs as the configuration's role: it must exist.
+    await ensureRole(server, 'arn:aws:iam::000000000000:role/r');
     s3 = server.client();
     west = server.client({ region: 'us-west-2' });
   });

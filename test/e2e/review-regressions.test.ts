@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { startServer, tempDir, type TestServer } from '../helpers/server.js';
 import { signedSend } from '../helpers/s3http.js';
+import { ensureRole } from '../helpers/iam.js';
 
 describe('review regressions', () => {
   let server: TestServer;
@@ -30,6 +31,8 @@ describe('review regressions', () => {
     const config = path.join(dir, 'config.json');
     fs.writeFileSync(config, JSON.stringify({ sites: [{ name: 'gone', endpoint: 'http://127.0.0.1:9', accessKeyId: 'test', secretAccessKey: 'test' }] }));
     server = await startServer({ dataDir: path.join(dir, 'data'), args: ['--config', config] });
+    // Replication runs as the configuration's role: it must exist.
+    await ensureRole(server, 'arn:aws:iam::000000000000:role/r');
     s3 = server.client();
     await s3.send(new CreateBucketCommand({ Bucket: 'rr-objects' }));
     await s3.send(new PutBucketVersioningCommand({ Bucket: 'rr-objects', VersioningConfiguration: { Status: 'Enabled' } }));

@@ -23,6 +23,8 @@ export interface TestServer {
   proc: ChildProcess;
   /** Everything the server wrote to stderr so far (its logs). */
   stderr(): string;
+  /** Everything the server wrote to stdout so far (its banner). */
+  stdout(): string;
   /** SIGTERM and wait for exit. */
   stop(): Promise<void>;
   /** SIGKILL (kill -9) and wait for exit: a crash. */
@@ -78,6 +80,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     dataDir,
     proc,
     stderr: () => err,
+    stdout: () => out,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       await exited;

@@ -112,6 +112,7 @@ def server():
     url = found["url"]
     port = int(url.rsplit(":", 1)[1].rstrip("/"))
     srv = Server(url=url, port=port, data_dir=data_dir, proc=proc, log_path=log_path)
+    _ensure_replication_roles(srv)
     try:
         yield srv
     finally:
@@ -125,6 +126,23 @@ def server():
         log_file.close()
         if not os.environ.get("XREGION_KEEP_DATA"):
             shutil.rmtree(base, ignore_errors=True)
+
+
+def _ensure_replication_roles(srv: Server) -> None:
+    """Replication runs as the role named in the configuration: it must exist in the bucket owner's
+    account with a trust policy for s3.amazonaws.com. The replication tests name roles that they do
+    not create, so the session server gets them here (idempotent). A failure is reported but does not
+    stop the session: only the tests that replicate depend on it, and they fail on their own."""
+    try:
+        from replication_util import ensure_replication_roles
+
+        ensure_replication_roles(srv.url)
+    except Exception as e:  # noqa: BLE001 - reported, not fatal for the other suites
+        msg = f"warning: could not create the replication roles on the session server: {type(e).__name__}: {e}"
+        print(msg)
+        import sys
+
+        sys.stderr.write(msg + "\n")
 
 
 def make_client(server: Server, region: str = "us-east-1", **config):

@@ -103,6 +103,66 @@ def config(*rules: dict, role: str = ROLE) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# the replication role (replication runs AS the configuration's role: it must exist, with a
+# trust policy letting s3.amazonaws.com assume it, else versions turn FAILED AssumeRoleNotPermitted)
+
+# Every role name the replication tests put in a configuration that then replicates.
+REPLICATION_ROLE_NAMES = (
+    ROLE.rsplit("/", 1)[1],
+    "S3ReplicationRole",
+    "MultiRegionReplicationRole-abc123",
+    "s3-replication-role",
+)
+
+REPLICATION_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": ["s3.amazonaws.com", "batchoperations.s3.amazonaws.com"]},
+        "Action": "sts:AssumeRole",
+    }],
+}
+
+# Deliberately broad: these tests check replication mechanics; least privilege is what the
+# security tests (test_seed_000_security.py, test_seed_002_cross_account.py) check.
+ALLOW_ALL_S3_KMS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}]}
+ALLOW_ALL_POLICY_NAME = "test-replication-allow-all"
+
+
+def iam_client(url: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY, session_token: str | None = None):
+    return boto3.session.Session().client(
+        "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key, aws_session_token=session_token,
+        config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+    )
+
+
+def ensure_role(url: str, role: str = ROLE, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
+                trust_policy: dict | None = None, policy: dict | None = None) -> str:
+    """Idempotently makes `role` (a name or a role ARN) exist on the server at `url`, in the account
+    of the given credentials, with the S3 replication trust policy and an inline s3:* + kms:* policy.
+    Returns the role's ARN."""
+    name = role.rsplit("/", 1)[1] if role.startswith("arn:") else role
+    iam = iam_client(url, access_key, secret_key)
+    trust = json.dumps(trust_policy or REPLICATION_TRUST_POLICY)
+    try:
+        arn_ = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    except ClientError as e:
+        if e.response["Error"].get("Code") != "EntityAlreadyExists":
+            raise
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust)
+        arn_ = iam.get_role(RoleName=name)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName=ALLOW_ALL_POLICY_NAME,
+                        PolicyDocument=json.dumps(policy or ALLOW_ALL_S3_KMS))
+    return arn_
+
+
+def ensure_replication_roles(url: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY) -> list[str]:
+    """ensure_role for every role name the replication tests use."""
+    return [ensure_role(url, n, access_key, secret_key) for n in REPLICATION_ROLE_NAMES]
+
+
+# --------------------------------------------------------------------------------------------
 # server processes
 
 
@@ -110,7 +170,10 @@ class ServerProc:
     """One `xregion serve` process, startable again on the same port and data dir."""
 
     def __init__(self, base: Path, name: str, regions: list[str] | None = None, sites: list[dict] | None = None,
-                 extra_config: dict | None = None):
+                 extra_config: dict | None = None, ensure_roles: bool | None = None, args: list[str] | None = None):
+        """ensure_roles: after each start, make the replication tests' roles exist (default: yes,
+        unless extra_config sets its own "credentials", where test/test may not be an account).
+        args: extra `serve` flags (e.g. ["--tls"])."""
         self.base = base
         self.name = name
         self.data_dir = base / f"data-{name}"
@@ -118,6 +181,8 @@ class ServerProc:
         self.regions = regions
         self.sites = sites
         self.extra_config = extra_config or {}
+        self.ensure_roles = ("credentials" not in self.extra_config) if ensure_roles is None else ensure_roles
+        self.args = list(args or [])
         self.port = 0
         self.url = ""
         self.proc: subprocess.Popen | None = None
@@ -128,6 +193,7 @@ class ServerProc:
                "--data-dir", str(self.data_dir)]
         if self.regions:
             cmd += ["--regions", ",".join(self.regions)]
+        cmd += self.args
         cfg = dict(self.extra_config)
         if self.sites:
             cfg["sites"] = self.sites
@@ -156,6 +222,9 @@ class ServerProc:
             raise RuntimeError(f"xregion {self.name} did not start:\n{self.log()[-4000:]}")
         self.url = found["url"].rstrip("/")
         self.port = int(self.url.rsplit(":", 1)[1])
+        if self.ensure_roles:
+            # Replication runs as the configuration's role; idempotent on a restart.
+            ensure_replication_roles(self.url)
         return self
 
     def stop(self, timeout: float = 15) -> None:

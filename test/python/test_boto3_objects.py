@@ -512,7 +512,6 @@ def test_put_object_argument_errors(s3, bucket):
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="encryption at rest is issue 4; until then SSE requests are refused with 501")
 def test_sse_s3_is_reported(s3, bucket):
     """AWS encrypts every new object with SSE-S3 and says so: x-amz-server-side-encryption: AES256
     on PutObject/GetObject/HeadObject (always since January 2023; certainly when asked for)."""
@@ -522,14 +521,11 @@ def test_sse_s3_is_reported(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="enc").get("ServerSideEncryption") == "AES256"
 
 
-def test_sse_request_refused_until_encryption_exists(s3, bucket):
-    """xregion does not encrypt at rest yet, so a request that asks for encryption is refused
-    plainly instead of being stored unencrypted and acknowledged."""
-    with pytest.raises(ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="enc", Body=b"x", ServerSideEncryption="AES256")
-    assert err(e.value) == ("NotImplemented", 501)
-    with pytest.raises(ClientError):
-        s3.head_object(Bucket=bucket, Key="enc")
+def test_objects_are_sse_s3_by_default(s3, bucket):
+    """Since January 2023 AWS encrypts every new object with SSE-S3 when nothing else is asked."""
+    put = s3.put_object(Bucket=bucket, Key="plain", Body=b"x")
+    assert put.get("ServerSideEncryption") == "AES256"
+    assert s3.head_object(Bucket=bucket, Key="plain").get("ServerSideEncryption") == "AES256"
 
 
 def test_object_tagging(s3, bucket):

@@ -35,4 +35,29 @@ describe('config', () => {
     fs.writeFileSync(bad, JSON.stringify({ prot: 1 }));
     assert.throws(() => readConfigFile(bad), /unknown setting "prot"/);
   });
+  it('tlsGenerate: off by default, on from the file or the flag, only a boolean', () => {
+    assert.equal(resolveConfig({}, {}).tlsGenerate, false);
+    assert.equal(resolveConfig({ tlsGenerate: true }, {}).tlsGenerate, true);
+    assert.equal(resolveConfig({}, { tlsGenerate: true }).tlsGenerate, true);
+    // An absent flag (undefined) leaves the file's choice alone.
+    assert.equal(resolveConfig({ tlsGenerate: true }, { tlsGenerate: undefined }).tlsGenerate, true);
+    assert.throws(() => resolveConfig({ tlsGenerate: 'yes' as unknown as boolean }, {}), /tlsGenerate must be true or false/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xr-cfg-'));
+    const file = path.join(dir, 'tls.json');
+    fs.writeFileSync(file, JSON.stringify({ tlsGenerate: true, tls: { cert: 'c.pem', key: 'k.pem' } }));
+    const c = resolveConfig(readConfigFile(file), {});
+    assert.equal(c.tlsGenerate, true);
+    assert.deepEqual(c.tls, { cert: 'c.pem', key: 'k.pem' });
+  });
+  it('masterKeyFile: optional, from the file or the flag, made absolute, never empty', () => {
+    assert.equal(resolveConfig({}, {}).masterKeyFile, undefined);
+    assert.equal(resolveConfig({ masterKeyFile: 'keys/master.key' }, {}).masterKeyFile, path.resolve('keys/master.key'));
+    assert.equal(resolveConfig({ masterKeyFile: '/a/file.key' }, { masterKeyFile: '/b/flag.key' }).masterKeyFile, '/b/flag.key');
+    assert.throws(() => resolveConfig({ masterKeyFile: '' }, {}), /masterKeyFile must be a file path/);
+    assert.throws(() => resolveConfig({ masterKeyFile: 7 as unknown as string }, {}), /masterKeyFile must be a file path/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xr-cfg-'));
+    const file = path.join(dir, 'kms.json');
+    fs.writeFileSync(file, JSON.stringify({ masterKeyFile: '/etc/xregion/master.key' }));
+    assert.equal(resolveConfig(readConfigFile(file), {}).masterKeyFile, '/etc/xregion/master.key');
+  });
 });

@@ -20,6 +20,9 @@ function bucketParam(call: S3Call) {
   if (!name) throw Errors.invalidArgument('The "bucket" query parameter is required', 'bucket');
   const bucket = call.app.buckets.require(name);
   if (bucket.record.owner !== call.accountId) throw Errors.accessDenied();
+  // Reports reveal the bucket's replication rules and keys: who may read the configuration may read them.
+  const d = call.authorize('s3:GetReplicationConfiguration', `arn:aws:s3:::${name}`);
+  if (!d.allowed) throw Errors.accessDenied();
   return bucket;
 }
 

@@ -6,6 +6,8 @@ import { el, xmlDocument } from '../../http/xml.js';
 import { findReadableVersion, versionHeader } from '../../objects/versions.js';
 import { bucketOf, header, keyOf, xml, type Handler } from './call.js';
 import { httpDate } from '../../dates.js';
+import { checkCustomerKey } from '../../objects/encryption.js';
+import { readCustomerKey } from './encryption.js';
 
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
 
@@ -30,7 +32,10 @@ export const getObjectAttributes: Handler = async (call) => {
   for (const a of wanted) {
     if (!ATTRIBUTES.has(a)) throw Errors.invalidArgument('Invalid attribute name specified.', 'x-amz-object-attributes', a);
   }
+  const customer = readCustomerKey(call);
   const v = await findReadableVersion(bucket, keyOf(call), call.query.get('versionId'), call.method);
+  // Attributes of an SSE-C object are the key holder's to see, as its metadata is (HeadObject).
+  checkCustomerKey(v.meta.encryption, customer);
   const want = new Set(wanted);
   let body = '';
   if (want.has('ETag')) body += el('ETag', v.etag);

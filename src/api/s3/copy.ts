@@ -6,15 +6,18 @@ import { el, xmlDocument } from '../../http/xml.js';
 import { parseChecksumAlgorithm } from '../../objects/checksums.js';
 import { writePrecondition } from '../../objects/conditions.js';
 import { copyBody, findCopySource, MAX_COPY_SIZE, parseCopySource, type CopySource } from '../../objects/copy.js';
-import { ingestBody } from '../../objects/data.js';
+import type { BucketEntry } from '../../objects/buckets.js';
+import type { DataKey } from '../../objects/data.js';
+import { checkCustomerKey, dataKeyOf, openDataKey, seal } from '../../objects/encryption.js';
 import { requireUpload, uploadPart, MAX_PART_SIZE } from '../../objects/multipart.js';
-import { fullObjectChecksum } from '../../objects/put.js';
+import { fullObjectChecksum, ingestSealed } from '../../objects/put.js';
 import { commitVersion, versionHeader } from '../../objects/versions.js';
-import type { ChecksumAlgorithm, ObjectMeta, Tags } from '../../storage/types.js';
+import type { ChecksumAlgorithm, ObjectMeta, Tags, VersionRecord } from '../../storage/types.js';
 import { bucketOf, header, intParam, keyOf, xml, type Handler, type S3Call } from './call.js';
+import { copySourceCustomerKey, customerKey, encryptionHeaders, encryptionRequest, kmsCaller } from './encryption.js';
+import { uploadDataKey } from './multipart.js';
 import {
   checkAclHeaders,
-  checkEncryptionHeaders,
   checksumHeaders,
   metaFromHeaders,
   quoteEtag,
@@ -30,6 +33,18 @@ function sourceOf(call: S3Call, src: CopySource) {
     ifModifiedSince: header(call, 'x-amz-copy-source-if-modified-since'),
     ifUnmodifiedSince: header(call, 'x-amz-copy-source-if-unmodified-since'),
   });
+}
+
+/**
+ * How to read a copy's source: an SSE-C source needs its key in the copy-source SSE-C headers,
+ * an SSE-KMS one kms:Decrypt on its key.
+ */
+function sourceKey(call: S3Call, srcBucket: BucketEntry, src: VersionRecord): DataKey | undefined {
+  const enc = src.meta.encryption;
+  const customer = copySourceCustomerKey(call);
+  checkCustomerKey(enc, customer);
+  if (!enc) return undefined;
+  return dataKeyOf(enc, openDataKey(call.app, srcBucket, src.key, enc, { customer, caller: kmsCaller(call) }), src.size);
 }
 
 function directive(call: S3Call, name: string): 'COPY' | 'REPLACE' {
@@ -49,7 +64,7 @@ export const copyObject: Handler = async (call) => {
   const bucket = bucketOf(call);
   const key = keyOf(call);
   checkAclHeaders(call);
-  checkEncryptionHeaders(call);
+  const encryption = encryptionRequest(call, bucket);
   const metaDirective = directive(call, 'x-amz-metadata-directive');
   const tagDirective = directive(call, 'x-amz-tagging-directive');
   const source = parseCopySource(header(call, 'x-amz-copy-source')!);
@@ -65,7 +80,7 @@ export const copyObject: Handler = async (call) => {
     metaDirective === 'COPY' &&
     header(call, 'x-amz-storage-class') === undefined &&
     header(call, 'x-amz-website-redirect-location') === undefined &&
-    header(call, 'x-amz-server-side-encryption') === undefined
+    encryption === undefined
   ) {
     throw Errors.invalidRequest(
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -77,8 +92,13 @@ export const copyObject: Handler = async (call) => {
   const algorithm = requestedAlg !== undefined ? parseChecksumAlgorithm(requestedAlg) : src.checksum?.algorithm;
   if (requestedAlg !== undefined && !algorithm) throw Errors.invalidRequest('Invalid x-amz-checksum-algorithm.');
   const precondition = writePrecondition(key, header(call, 'if-match'), header(call, 'if-none-match'));
-  const body = copyBody(srcBucket, src, 0, src.size - 1, algorithm);
-  const { location, digests } = await ingestBody(bucket.region.blobs, body, call.app.config.inlineThreshold);
+  // The copy is a new object: decrypted from the source's key, encrypted under its own (the
+  // request's choice, else the destination bucket's default), never the source's.
+  const crypt = sourceKey(call, srcBucket, src);
+  const sealing = seal(call.app, bucket, key, encryption, kmsCaller(call));
+  const body = copyBody(srcBucket, src, 0, src.size - 1, algorithm, crypt);
+  const stored = await ingestSealed(bucket, body, call.app.config.inlineThreshold, meta, sealing);
+  const { location, digests } = stored;
   const v = await commitVersion(
     bucket,
     key,
@@ -89,7 +109,7 @@ export const copyObject: Handler = async (call) => {
       lastModified: call.now,
       storageClass,
       owner: call.accountId,
-      meta,
+      meta: stored.meta,
       tags,
       checksum: fullObjectChecksum(digests),
       data: location,
@@ -101,6 +121,7 @@ export const copyObject: Handler = async (call) => {
     'x-amz-version-id': versionHeader(bucket, v),
     'x-amz-copy-source-version-id': versionHeader(srcBucket, src),
     ...checksumHeaders(v.checksum),
+    ...encryptionHeaders(v.meta.encryption, bucket.record.name, key),
   });
 };
 
@@ -124,11 +145,16 @@ export const uploadPartCopy: Handler = async (call) => {
   const key = keyOf(call);
   const partNumber = intParam(call, 'partNumber', 1, 10000)!;
   const upload = await requireUpload(bucket, key, call.query.get('uploadId')!);
+  const dataKey = uploadDataKey(call, bucket, upload, customerKey(call));
   const { bucket: srcBucket, version: src } = await sourceOf(call, parseCopySource(header(call, 'x-amz-copy-source')!));
   const { start, end } = copyRange(header(call, 'x-amz-copy-source-range'), src.size);
   if (end - start + 1 > MAX_PART_SIZE) throw Errors.entityTooLarge(end - start + 1, MAX_PART_SIZE);
-  const part = await uploadPart(bucket, upload, partNumber, copyBody(srcBucket, src, start, end, upload.checksumAlgorithm), call.now);
+  const crypt = sourceKey(call, srcBucket, src);
+  const part = await uploadPart(bucket, upload, partNumber, copyBody(srcBucket, src, start, end, upload.checksumAlgorithm, crypt), call.now, dataKey);
   const result =
     el('LastModified', isoTime(part.lastModified)) + el('ETag', quoteEtag(part.etag)) + checksumResultXml(part.checksum);
-  return xml(xmlDocument('CopyPartResult', result), { 'x-amz-copy-source-version-id': versionHeader(srcBucket, src) });
+  return xml(xmlDocument('CopyPartResult', result), {
+    'x-amz-copy-source-version-id': versionHeader(srcBucket, src),
+    ...encryptionHeaders(upload.meta.encryption),
+  });
 };

@@ -20,17 +20,21 @@ import {
   MAX_PART_SIZE,
   requireUpload,
   uploadPart as storePart,
+  uploadStoredPart,
   type CompletionExpectations,
   type RequestedPart,
 } from '../../objects/multipart.js';
 import { versionHeader } from '../../objects/versions.js';
 import { checkReplicaDestination } from '../../objects/replica.js';
-import { replicaRequest } from './replica.js';
+import { storedLength } from '../../objects/data.js';
+import { bucketEncryption, openDataKey, seal, type CustomerKey } from '../../objects/encryption.js';
+import { replicaRequest, storedPartFacts, storedUploadFacts } from './replica.js';
 import type { ChecksumType, UploadCursor, UploadRecord } from '../../storage/types.js';
+import type { BucketEntry } from '../../objects/buckets.js';
 import { bucketOf, documentBody, empty, header, intParam, keyOf, uploadBody, xml, type Handler, type S3Call } from './call.js';
+import { customerKey, encryptionHeaders, encryptionRequest, kmsCaller } from './encryption.js';
 import {
   checkAclHeaders,
-  checkEncryptionHeaders,
   checksumHeaders,
   metaFromHeaders,
   quoteEtag,
@@ -43,7 +47,6 @@ export const createMultipartUpload: Handler = async (call) => {
   const bucket = bucketOf(call);
   const key = keyOf(call);
   checkAclHeaders(call);
-  checkEncryptionHeaders(call);
   const algHeader = header(call, 'x-amz-checksum-algorithm');
   const checksumAlgorithm = algHeader !== undefined ? parseChecksumAlgorithm(algHeader) : undefined;
   if (algHeader !== undefined && !checksumAlgorithm) {
@@ -56,11 +59,17 @@ export const createMultipartUpload: Handler = async (call) => {
   if (typeHeader !== undefined && !checksumAlgorithm) {
     throw Errors.invalidRequest('The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
   }
+  const meta = metaFromHeaders(call);
+  // The upload's data key is made now and kept (wrapped) with it; each part encrypts under it.
+  // An SSE-C replica's upload takes the source's encryption as it is (its parts arrive stored).
+  const stored = storedUploadFacts(call, bucket);
+  if (stored && bucketEncryption(bucket).sseCBlocked) throw Errors.accessDenied();
+  meta.encryption = stored ? stored.encryption : seal(call.app, bucket, key, encryptionRequest(call, bucket), kmsCaller(call)).stored;
   const upload = await createUpload(bucket, key, {
     initiated: call.now,
     owner: call.accountId,
     storageClass: storageClassFromHeaders(call),
-    meta: metaFromHeaders(call),
+    meta,
     tags: tagsFromHeader(call),
     checksumAlgorithm,
     checksumType: typeHeader as ChecksumType | undefined,
@@ -70,9 +79,36 @@ export const createMultipartUpload: Handler = async (call) => {
     {
       'x-amz-checksum-algorithm': upload.checksumAlgorithm,
       'x-amz-checksum-type': upload.checksumAlgorithm ? upload.checksumType : undefined,
+      ...encryptionHeaders(meta.encryption, bucket.record.name, key),
     },
   );
 };
+
+/**
+ * The SSE-C key a part request (UploadPart, UploadPartCopy's destination, and optionally
+ * CompleteMultipartUpload) gives must be the one the upload was created with.
+ */
+function checkUploadCustomerKey(upload: UploadRecord, given: CustomerKey | undefined, required: boolean): void {
+  const isC = upload.meta.encryption?.algorithm === 'SSE-C';
+  if ((isC && !given && required) || (!isC && given)) {
+    throw Errors.invalidRequest(
+      'The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.',
+    );
+  }
+  if (isC && given && given.md5 !== upload.meta.encryption!.customerKeyMd5) {
+    throw Errors.invalidRequest('The provided encryption parameters did not match the ones used originally.');
+  }
+}
+
+/**
+ * The data key of an upload, for a part request: an SSE-KMS upload needs kms:Decrypt (AWS: a
+ * multipart upload needs kms:GenerateDataKey and kms:Decrypt), an SSE-C one its key.
+ */
+export function uploadDataKey(call: S3Call, bucket: BucketEntry, upload: UploadRecord, given: CustomerKey | undefined): Buffer | undefined {
+  checkUploadCustomerKey(upload, given, true);
+  const enc = upload.meta.encryption;
+  return enc ? openDataKey(call.app, bucket, upload.key, enc, { customer: given, caller: kmsCaller(call) }) : undefined;
+}
 
 function partNumberOf(call: S3Call): number {
   const n = intParam(call, 'partNumber', 1, MAX_PART_NUMBER);
@@ -85,16 +121,34 @@ export const uploadPart: Handler = async (call) => {
   const key = keyOf(call);
   const partNumber = partNumberOf(call);
   const upload = await requireUpload(bucket, key, call.query.get('uploadId')!);
-  const body = uploadBody(call, { maxSize: MAX_PART_SIZE, lengthRequired: true });
-  const part = await storePart(bucket, upload, partNumber, body, call.now);
-  return empty(200, { etag: quoteEtag(part.etag), ...checksumHeaders(part.checksum) });
+  const stored = storedPartFacts(call, bucket);
+  let part;
+  if (stored) {
+    if (upload.meta.encryption?.algorithm !== 'SSE-C') throw Errors.invalidRequest('Only parts of an SSE-C replica upload are sent as stored.');
+    const body = uploadBody(call, { maxSize: storedLength(MAX_PART_SIZE, true), lengthRequired: true });
+    part = await uploadStoredPart(bucket, upload, partNumber, body, call.now, stored);
+  } else {
+    const dataKey = uploadDataKey(call, bucket, upload, customerKey(call));
+    const body = uploadBody(call, { maxSize: MAX_PART_SIZE, lengthRequired: true });
+    part = await storePart(bucket, upload, partNumber, body, call.now, dataKey);
+  }
+  return empty(200, { etag: quoteEtag(part.etag), ...checksumHeaders(part.checksum), ...encryptionHeaders(upload.meta.encryption) });
 };
 
 export const completeMultipartUpload: Handler = async (call) => {
   const bucket = bucketOf(call);
   const key = keyOf(call);
   const uploadId = call.query.get('uploadId')!;
-  await requireUpload(bucket, key, uploadId);
+  const upload = await requireUpload(bucket, key, uploadId);
+  const replica = replicaRequest(call, bucket);
+  if (!replica) {
+    // Completing reads the parts under the upload's key on AWS: kms:Decrypt is needed, and an
+    // SSE-C key, if the request gives one, must be the upload's.
+    const given = customerKey(call);
+    checkUploadCustomerKey(upload, given, false);
+    const enc = upload.meta.encryption;
+    if (enc && enc.algorithm !== 'SSE-C') openDataKey(call.app, bucket, key, enc, { caller: kmsCaller(call) });
+  }
   const expected = completionExpectations(call);
   const doc = parseXmlBody(
     await documentBody(call, { maxSize: 4 * 1024 * 1024, bodyChecksumHeaders: false }),
@@ -108,7 +162,6 @@ export const completeMultipartUpload: Handler = async (call) => {
     return { partNumber: Number(n), etag, checksum };
   });
   const precondition = writePrecondition(key, header(call, 'if-match'), header(call, 'if-none-match'));
-  const replica = replicaRequest(call, bucket);
   if (replica) checkReplicaDestination(bucket);
   const v = await completeUpload(bucket, key, uploadId, requested, expected, precondition, replica);
   const scheme = call.app.config.tls ? 'https' : 'http';
@@ -119,7 +172,11 @@ export const completeMultipartUpload: Handler = async (call) => {
       'CompleteMultipartUploadResult',
       el('Location', location) + el('Bucket', bucket.record.name) + el('Key', key) + el('ETag', quoteEtag(v.etag)) + checksum,
     ),
-    { 'x-amz-version-id': versionHeader(bucket, v) },
+    {
+      'x-amz-version-id': versionHeader(bucket, v),
+      // CompleteMultipartUpload's answer names SSE-S3/SSE-KMS; it has no SSE-C headers.
+      ...(v.meta.encryption?.algorithm === 'SSE-C' ? {} : encryptionHeaders(v.meta.encryption, bucket.record.name, key)),
+    },
   );
 };
 

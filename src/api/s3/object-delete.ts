@@ -1,6 +1,7 @@
 /**
  * DeleteObject and DeleteObjects.
  */
+import { PERMISSIONS, requirePermission } from './authorize.js';
 import { Errors, S3Error } from '../../errors.js';
 import { children, el, parseXmlBody, text, xmlDocument } from '../../http/xml.js';
 import { deleteObject as deleteObjectVersion } from '../../objects/versions.js';
@@ -52,6 +53,8 @@ export const deleteObjects: Handler = async (call) => {
   for (const r of requests) {
     try {
       checkKeyLength(r.key);
+      // S3 authorizes each key of a DeleteObjects on its own (s3:DeleteObject / DeleteObjectVersion).
+      await requirePermission(call, PERMISSIONS.deleteObject, bucket.record.name, r.key, r.versionId);
       const res = await deleteObjectVersion(bucket, r.key, r.versionId, call.accountId, call.now);
       if (quiet) continue;
       out +=

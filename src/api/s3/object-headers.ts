@@ -9,6 +9,7 @@ import { httpDate } from '../../dates.js';
 import { checksumHeader } from '../../objects/checksums.js';
 import type { ObjectMeta, StoredChecksum, Tags, VersionRecord } from '../../storage/types.js';
 import { header, type S3Call } from './call.js';
+import { encryptionHeaders } from './encryption.js';
 
 /** User metadata limit: the sum of names and values of x-amz-meta-* in UTF-8 bytes. */
 const MAX_USER_METADATA = 2048;
@@ -29,7 +30,7 @@ const STORAGE_CLASSES = new Set([
   'FSX_ONTAP',
 ]);
 
-const STANDARD_HEADERS: Array<[keyof Omit<ObjectMeta, 'user'>, string]> = [
+const STANDARD_HEADERS: Array<[keyof Omit<ObjectMeta, 'user' | 'encryption'>, string]> = [
   ['contentType', 'content-type'],
   ['contentEncoding', 'content-encoding'],
   ['contentDisposition', 'content-disposition'],
@@ -127,16 +128,6 @@ const CANNED_ACLS = new Set([
 ]);
 
 /**
- * Server-side encryption headers on writes. Encryption at rest does not exist yet; a request
- * that asks for it is refused rather than stored in the clear and acknowledged.
- */
-export function checkEncryptionHeaders(call: S3Call): void {
-  for (const name of ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-customer-algorithm']) {
-    if (header(call, name) !== undefined) throw Errors.notImplemented(`${name} (server-side encryption)`);
-  }
-}
-
-/**
  * Buckets have Object Ownership "BucketOwnerEnforced" (AWS's default since 2023): ACLs are
  * disabled, and a request that sets one other than the owner's full control is refused.
  */
@@ -185,6 +176,8 @@ export function versionHeaders(
   if (v.storageClass !== 'STANDARD') h['x-amz-storage-class'] = v.storageClass;
   if (v.tags.length) h['x-amz-tagging-count'] = v.tags.length;
   if (v.replicationStatus) h['x-amz-replication-status'] = v.replicationStatus;
+  // GetObject and HeadObject name the algorithm and key, not the encryption context.
+  Object.assign(h, encryptionHeaders(v.meta.encryption));
   // A checksum describes the whole object: a ranged answer carries none (clients would check
   // it against the range), as S3 does.
   const ranged = call.query.has('partNumber') || header(call, 'range') !== undefined;

@@ -5,11 +5,13 @@
 import { S3Error } from '../../errors.js';
 import { evaluateReadConditions } from '../../objects/conditions.js';
 import { readRange } from '../../objects/data.js';
+import { checkCustomerKey, dataKeyOf, openDataKey } from '../../objects/encryption.js';
 import { findReadableVersion, versionHeader } from '../../objects/versions.js';
 import type { VersionRecord } from '../../storage/types.js';
 import type { S3Response } from '../../http/respond.js';
 import { bucketOf, header, intParam, keyOf, type Handler, type S3Call } from './call.js';
 import { versionHeaders } from './object-headers.js';
+import { kmsCaller, readCustomerKey } from './encryption.js';
 
 interface ByteRange {
   start: number;
@@ -71,7 +73,10 @@ async function read(call: S3Call, withBody: boolean): Promise<S3Response> {
   if (partNumber !== undefined && rangeHeader !== undefined) {
     throw new S3Error('InvalidRequest', 400, 'Cannot specify both Range header and partNumber query parameter');
   }
+  const customer = readCustomerKey(call);
   const v = await findReadableVersion(bucket, key, versionId, call.method);
+  const enc = v.meta.encryption;
+  checkCustomerKey(enc, customer);
   const headers = versionHeaders(v, versionHeader(bucket, v), call);
   const condition = evaluateReadConditions(v, {
     ifMatch: header(call, 'if-match'),
@@ -97,10 +102,14 @@ async function read(call: S3Call, withBody: boolean): Promise<S3Response> {
     headers['content-length'] = v.size;
   }
   const status = range ? 206 : 200;
-  if (!withBody || v.size === 0) return { status, headers };
+  if (!withBody) return { status, headers };
+  // A GET of an SSE-KMS object needs kms:Decrypt (and a usable key), even an empty one; a
+  // HEAD needs neither, as on AWS.
+  const crypt = enc ? dataKeyOf(enc, openDataKey(call.app, bucket, key, enc, { customer, caller: kmsCaller(call) }), v.size) : undefined;
+  if (v.size === 0) return { status, headers };
   const start = range?.start ?? 0;
   const end = range?.end ?? v.size - 1;
-  return { status, headers, body: readRange(bucket.region.blobs, v.data, start, end) };
+  return { status, headers, body: readRange(bucket.region.blobs, v.data, start, end, crypt) };
 }
 
 export const getObject: Handler = (call) => read(call, true);

@@ -2,14 +2,17 @@
  * PutObject.
  */
 import { writePrecondition } from '../../objects/conditions.js';
-import { putObject as putObjectData, putReplica as putReplicaData } from '../../objects/put.js';
+import { storedLength } from '../../objects/data.js';
+import { bucketEncryption, seal } from '../../objects/encryption.js';
+import { putObject as putObjectData, putReplica as putReplicaData, putStoredReplica } from '../../objects/put.js';
 import { checkReplicaDestination } from '../../objects/replica.js';
-import { replicaRequest } from './replica.js';
+import { replicaRequest, storedObjectFacts } from './replica.js';
 import { versionHeader } from '../../objects/versions.js';
+import { Errors } from '../../errors.js';
 import { bucketOf, empty, header, keyOf, uploadBody, type Handler } from './call.js';
+import { encryptionHeaders, encryptionRequest, kmsCaller } from './encryption.js';
 import {
   checkAclHeaders,
-  checkEncryptionHeaders,
   checksumHeaders,
   metaFromHeaders,
   quoteEtag,
@@ -24,7 +27,6 @@ export const putObject: Handler = async (call) => {
   const bucket = bucketOf(call);
   const key = keyOf(call);
   checkAclHeaders(call);
-  checkEncryptionHeaders(call);
   const props = {
     meta: metaFromHeaders(call),
     tags: tagsFromHeader(call),
@@ -35,13 +37,25 @@ export const putObject: Handler = async (call) => {
   };
   const replica = replicaRequest(call, bucket);
   if (replica) checkReplicaDestination(bucket);
-  const body = uploadBody(call, { maxSize: MAX_PUT_SIZE, lengthRequired: true });
-  const v = replica
-    ? await putReplicaData(bucket, key, body, { ...props, ...replica }, call.app.config.inlineThreshold)
-    : await putObjectData(bucket, key, body, props, call.app.config.inlineThreshold);
+  const stored = replica ? storedObjectFacts(call, bucket) : undefined;
+  let v;
+  if (replica && stored) {
+    // An SSE-C replica arrives as its source stored it; blocking SSE-C blocks replicas too.
+    if (bucketEncryption(bucket).sseCBlocked) throw Errors.accessDenied();
+    const body = uploadBody(call, { maxSize: storedLength(MAX_PUT_SIZE, true), lengthRequired: true });
+    v = await putStoredReplica(bucket, key, body, { ...props, ...replica }, stored, call.app.config.inlineThreshold);
+  } else {
+    // The data key exists before the body is read: a KMS refusal answers before 100 Continue.
+    const sealing = seal(call.app, bucket, key, encryptionRequest(call, bucket), kmsCaller(call));
+    const body = uploadBody(call, { maxSize: MAX_PUT_SIZE, lengthRequired: true });
+    v = replica
+      ? await putReplicaData(bucket, key, body, { ...props, ...replica, sealing }, call.app.config.inlineThreshold)
+      : await putObjectData(bucket, key, body, { ...props, sealing }, call.app.config.inlineThreshold);
+  }
   return empty(200, {
     etag: quoteEtag(v.etag),
     'x-amz-version-id': versionHeader(bucket, v),
     ...checksumHeaders(v.checksum),
+    ...encryptionHeaders(v.meta.encryption, bucket.record.name, key),
   });
 };

@@ -3,8 +3,15 @@
  * (replication/protocol.ts) write replicas instead of new versions.
  */
 import { Errors, S3Error } from '../../errors.js';
+import { CHECKSUM_ALGORITHMS } from '../../objects/checksums.js';
 import type { BucketEntry } from '../../objects/buckets.js';
-import { REPLICA_HEADERS } from '../../replication/protocol.js';
+import {
+  REPLICA_HEADERS,
+  type StoredObjectFacts,
+  type StoredPartFacts,
+  type StoredUploadFacts,
+} from '../../replication/protocol.js';
+import type { StoredChecksum, StoredEncryption } from '../../storage/types.js';
 import { header, type S3Call } from './call.js';
 
 export interface ReplicaRequest {
@@ -35,4 +42,81 @@ export function isReplicaSync(call: S3Call, bucket: BucketEntry): boolean {
   if (header(call, REPLICA_HEADERS.sync) === undefined) return false;
   if (call.accountId !== bucket.record.owner) throw Errors.accessDenied();
   return true;
+}
+
+const invalidStored = () =>
+  new S3Error('InvalidArgument', 400, 'Invalid replication headers', { ArgumentName: REPLICA_HEADERS.stored });
+
+const B64_16 = /^[A-Za-z0-9+/]{22}==$/;
+const isSize = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const isEtag = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{32}$/.test(s);
+
+function checksumOf(v: unknown): StoredChecksum | undefined {
+  if (v === undefined) return undefined;
+  const c = v as StoredChecksum;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    !(CHECKSUM_ALGORITHMS as readonly string[]).includes(c.algorithm) ||
+    typeof c.value !== 'string' ||
+    (c.type !== 'FULL_OBJECT' && c.type !== 'COMPOSITE')
+  ) {
+    throw invalidStored();
+  }
+  return { algorithm: c.algorithm, value: c.value, type: c.type };
+}
+
+/** Only SSE-C bodies travel as stored: no other encryption's key is out of this site's reach. */
+function encryptionOf(v: unknown, withSalt: boolean): StoredEncryption {
+  const e = v as StoredEncryption;
+  if (typeof e !== 'object' || e === null || e.algorithm !== 'SSE-C' || typeof e.customerKeyMd5 !== 'string' || !B64_16.test(e.customerKeyMd5)) {
+    throw invalidStored();
+  }
+  const out: StoredEncryption = { algorithm: 'SSE-C', customerKeyMd5: e.customerKeyMd5 };
+  if (withSalt) {
+    if (typeof e.salt !== 'string' || !B64_16.test(e.salt)) throw invalidStored();
+    out.salt = e.salt;
+  }
+  return out;
+}
+
+function storedHeader(call: S3Call, bucket: BucketEntry): Record<string, unknown> | undefined {
+  const raw = header(call, REPLICA_HEADERS.stored);
+  if (raw === undefined) return undefined;
+  if (call.accountId !== bucket.record.owner) throw Errors.accessDenied();
+  try {
+    const v = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidStored();
+    return v as Record<string, unknown>;
+  } catch {
+    throw invalidStored();
+  }
+}
+
+/** What a PutObject replica sent as stored states (undefined: an ordinary body). */
+export function storedObjectFacts(call: S3Call, bucket: BucketEntry): StoredObjectFacts | undefined {
+  const v = storedHeader(call, bucket);
+  if (!v) return undefined;
+  if (!isSize(v.size) || !isEtag(v.etag)) throw invalidStored();
+  const facts: StoredObjectFacts = { encryption: encryptionOf(v.encryption, true), size: v.size, etag: v.etag };
+  const checksum = checksumOf(v.checksum);
+  if (checksum) facts.checksum = checksum;
+  return facts;
+}
+
+/** What a CreateMultipartUpload of a replica sent as stored states. */
+export function storedUploadFacts(call: S3Call, bucket: BucketEntry): StoredUploadFacts | undefined {
+  const v = storedHeader(call, bucket);
+  return v ? { encryption: encryptionOf(v.encryption, false) } : undefined;
+}
+
+/** What an UploadPart of a replica sent as stored states. */
+export function storedPartFacts(call: S3Call, bucket: BucketEntry): StoredPartFacts | undefined {
+  const v = storedHeader(call, bucket);
+  if (!v) return undefined;
+  if (typeof v.salt !== 'string' || !B64_16.test(v.salt) || !isSize(v.size) || !isEtag(v.etag)) throw invalidStored();
+  const facts: StoredPartFacts = { salt: v.salt, size: v.size, etag: v.etag };
+  const checksum = checksumOf(v.checksum);
+  if (checksum) facts.checksum = checksum;
+  return facts;
 }

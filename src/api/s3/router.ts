@@ -34,6 +34,12 @@ import { deleteBucketReplication, getBucketReplication, putBucketReplication } f
 import { dispatchS3Control, isS3ControlCall } from '../s3control/router.js';
 import { dispatchAdmin } from '../admin/replication.js';
 import { parseCopySource } from '../../objects/copy.js';
+import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './policy.js';
+import { deletePublicAccessBlock, getPublicAccessBlock, putPublicAccessBlock } from './public-access-block.js';
+import { deleteOwnershipControls, getOwnershipControls, putOwnershipControls } from './ownership.js';
+import { deleteBucketEncryption, getBucketEncryption, putBucketEncryption } from './encryption.js';
+import { authorizeOperation, PERMISSIONS as P, type Permission } from './authorize.js';
+import { effectivePublicAccessBlock } from '../../objects/bucket-access.js';
 
 type Routes = Partial<Record<string, Handler>>;
 
@@ -49,6 +55,11 @@ const BUCKET_ROUTES: Record<string, Routes> = {
     versions: listObjectVersions,
     uploads: listMultipartUploads,
     acl: getBucketAcl,
+    policy: getBucketPolicy,
+    policyStatus: getBucketPolicyStatus,
+    publicAccessBlock: getPublicAccessBlock,
+    ownershipControls: getOwnershipControls,
+    encryption: getBucketEncryption,
     '': listObjects,
   },
   PUT: {
@@ -56,9 +67,21 @@ const BUCKET_ROUTES: Record<string, Routes> = {
     versioning: putBucketVersioning,
     tagging: putBucketTagging,
     acl: putBucketAcl,
+    policy: putBucketPolicy,
+    publicAccessBlock: putPublicAccessBlock,
+    ownershipControls: putOwnershipControls,
+    encryption: putBucketEncryption,
     '': createBucket,
   },
-  DELETE: { replication: deleteBucketReplication, tagging: deleteBucketTagging, '': deleteBucket },
+  DELETE: {
+    replication: deleteBucketReplication,
+    tagging: deleteBucketTagging,
+    policy: deleteBucketPolicy,
+    publicAccessBlock: deletePublicAccessBlock,
+    ownershipControls: deleteOwnershipControls,
+    encryption: deleteBucketEncryption,
+    '': deleteBucket,
+  },
   HEAD: { '': headBucket },
   POST: { delete: deleteObjects },
 };
@@ -76,14 +99,79 @@ const OBJECT_ROUTES: Record<string, Routes> = {
  * than a listing or an upload that silently ignores what the client asked for.
  */
 const UNSERVED = new Set([
-  'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory', 'legal-hold', 'lifecycle',
-  'logging', 'metadataTable', 'metrics', 'notification', 'object-lock', 'ownershipControls', 'policy',
-  'policyStatus', 'publicAccessBlock', 'requestPayment', 'restore', 'retention', 'select',
+  'accelerate', 'analytics', 'cors', 'intelligent-tiering', 'inventory', 'legal-hold', 'lifecycle',
+  'logging', 'metadataTable', 'metrics', 'notification', 'object-lock', 'requestPayment', 'restore', 'retention', 'select',
   'torrent', 'website', 'session', 'abac', 'metadataConfiguration', 'renameObject',
 ]);
 
 /** Query parameters that select a sub-resource, in the order they decide the operation. */
-const SELECTORS = ['uploadId', 'uploads', 'versions', 'versioning', 'replication', 'tagging', 'location', 'acl', 'attributes', 'delete'];
+const SELECTORS = [
+  'uploadId', 'uploads', 'versions', 'versioning', 'replication', 'tagging', 'location', 'acl', 'attributes', 'delete',
+  'policyStatus', 'policy', 'publicAccessBlock', 'ownershipControls', 'encryption',
+];
+
+/** The permission each operation needs (src/api/s3/authorize.ts). */
+const PERMISSIONS = new Map<Handler, Permission>([
+  [listBuckets, P.listBuckets],
+  [createBucket, P.createBucket],
+  [deleteBucket, P.deleteBucket],
+  [headBucket, P.headBucket],
+  [listObjects, P.listObjects],
+  [listObjectsV2, P.listObjects],
+  [listObjectVersions, P.listObjectVersions],
+  [listMultipartUploads, P.listMultipartUploads],
+  [getBucketLocation, P.getBucketLocation],
+  [getBucketVersioning, P.getBucketVersioning],
+  [putBucketVersioning, P.putBucketVersioning],
+  [getBucketTagging, P.getBucketTagging],
+  [putBucketTagging, P.putBucketTagging],
+  [deleteBucketTagging, P.putBucketTagging],
+  [getBucketReplication, P.getReplication],
+  [putBucketReplication, P.putReplication],
+  [deleteBucketReplication, P.putReplication],
+  [getBucketPolicy, P.getBucketPolicy],
+  [putBucketPolicy, P.putBucketPolicy],
+  [deleteBucketPolicy, P.deleteBucketPolicy],
+  [getBucketPolicyStatus, P.getPolicyStatus],
+  [getPublicAccessBlock, P.getPublicAccessBlock],
+  [putPublicAccessBlock, P.putPublicAccessBlock],
+  [deletePublicAccessBlock, P.putPublicAccessBlock],
+  [getOwnershipControls, P.getOwnership],
+  [putOwnershipControls, P.putOwnership],
+  [deleteOwnershipControls, P.putOwnership],
+  [getBucketEncryption, P.getEncryption],
+  [putBucketEncryption, P.putEncryption],
+  [deleteBucketEncryption, P.putEncryption],
+  [getBucketAcl, P.getBucketAcl],
+  [putBucketAcl, P.putBucketAcl],
+  [getObject, P.getObject],
+  [headObject, P.getObject],
+  [putObject, P.putObject],
+  [copyObject, P.putObject],
+  [deleteObject, P.deleteObject],
+  [deleteObjects, P.none],
+  [getObjectTagging, P.getObjectTagging],
+  [putObjectTagging, P.putObjectTagging],
+  [deleteObjectTagging, P.deleteObjectTagging],
+  [getObjectAcl, P.getObjectAcl],
+  [putObjectAcl, P.putObjectAcl],
+  [getObjectAttributes, P.getObjectAttributes],
+  [createMultipartUpload, P.putObject],
+  [uploadPart, P.putObject],
+  [uploadPartCopy, P.putObject],
+  [completeMultipartUpload, P.putObject],
+  [abortMultipartUpload, P.abortMultipartUpload],
+  [listParts, P.listParts],
+]);
+
+/**
+ * The bucket owner's root user may always read, change and delete the bucket policy, even one
+ * that denies everything: AWS's way out of a policy that locks everyone out.
+ */
+const POLICY_LOCKOUT_EXEMPT = new Set<Handler>([getBucketPolicy, putBucketPolicy, deleteBucketPolicy]);
+
+/** Canned ACLs that grant public access (refused under BlockPublicAcls). */
+const PUBLIC_CANNED_ACLS = new Set(['public-read', 'public-read-write', 'authenticated-read']);
 
 function pick(routes: Routes | undefined, call: S3Call): Handler | undefined {
   if (!routes) return undefined;
@@ -118,9 +206,21 @@ export async function dispatchS3(call: S3Call): Promise<S3Response> {
   if (!handler) {
     throw Errors.methodNotAllowed(call.method, call.key === undefined ? (call.bucketName ? 'BUCKET' : 'SERVICE') : 'OBJECT');
   }
-  if (call.bucketName !== undefined && !REGION_FREE.has(handler)) checkRegion(call);
+  if (call.bucketName !== undefined && !REGION_FREE.has(handler) && call.principal.kind !== 'anonymous') checkRegion(call);
   if (call.bucketName !== undefined) checkExpectedOwner(call);
+  const owner = call.bucketName !== undefined ? call.app.buckets.get(call.bucketName)?.record.owner : undefined;
+  const lockoutExempt = POLICY_LOCKOUT_EXEMPT.has(handler) && call.principal.kind === 'root' && call.principal.accountId === owner;
+  if (!lockoutExempt) await authorizeOperation(call, handler, PERMISSIONS);
+  await checkPublicAcl(call, owner);
   return handler(call);
+}
+
+/** BlockPublicAcls: a request that sets a public canned ACL is refused with 403. */
+async function checkPublicAcl(call: S3Call, owner: string | undefined): Promise<void> {
+  const acl = header(call, 'x-amz-acl');
+  if (acl === undefined || owner === undefined || !PUBLIC_CANNED_ACLS.has(acl)) return;
+  const pab = await effectivePublicAccessBlock(call.app.buckets, call.bucketName!, owner);
+  if (pab.BlockPublicAcls) throw Errors.accessDenied();
 }
 
 /**

@@ -13,6 +13,9 @@ import { newHostId } from '../../objects/ids.js';
 import { createJob, describeJob, listJobs, updateJobPriority, updateJobStatus } from '../../replication/batch-jobs.js';
 import { JOB_STATUSES } from '../../replication/batch-model.js';
 import { documentBody, header, type S3Call } from '../s3/call.js';
+import { deniedMessage } from '../../http/authorizer.js';
+import type { PublicAccessBlock } from '../../objects/bucket-access.js';
+import { noPublicAccessBlock, parsePublicAccessBlock, publicAccessBlockXml } from '../s3/public-access-block.js';
 import { controlErrorXml, jobDescriptorXml, jobListItemXml, parseCreateJob, S3CONTROL_NS } from './jobs-xml.js';
 
 /** The name S3 would give a path-style request for `/v20180820/...`: the rest is call.key. */
@@ -49,8 +52,18 @@ function accountOf(call: S3Call): string {
   const a = header(call, 'x-amz-account-id');
   if (a === undefined || a === '') throw Errors.invalidRequest('The x-amz-account-id header is required');
   if (!/^\d{12}$/.test(a)) throw Errors.invalidRequest('The x-amz-account-id header must be a 12-digit account id');
-  if (a !== call.accountId) throw Errors.accessDenied();
+  if (call.principal.kind === 'anonymous' || a !== call.accountId) throw Errors.accessDenied();
   return a;
+}
+
+/** S3 Control actions are authorized by the caller's identity policies (resource: the job or '*'). */
+function requireAction(call: S3Call, action: string, resource: string): void {
+  const d = call.authorize(action, resource);
+  if (!d.allowed) throw Errors.accessDenied(deniedMessage(call.principal, action, resource, d, false));
+}
+
+function jobArn(call: S3Call, id: string): string {
+  return `arn:aws:s3:${call.auth.region}:${call.accountId}:job/${id}`;
 }
 
 const JOB_ID = /^[a-zA-Z0-9\-_]{5,36}$/;
@@ -76,15 +89,39 @@ async function route(call: S3Call): Promise<S3Response> {
   const parts = path.split('/');
   const m = call.method;
   if (parts[0] === 'jobs') {
+    accountOf(call);
     if (parts.length === 1) {
-      if (m === 'POST') return createJobHandler(call);
-      if (m === 'GET') return listJobsHandler(call);
+      if (m === 'POST') return requireAction(call, 's3:CreateJob', '*'), createJobHandler(call);
+      if (m === 'GET') return requireAction(call, 's3:ListJobs', '*'), listJobsHandler(call);
     } else if (parts.length === 2 && parts[1] !== '') {
-      if (m === 'GET') return describeJobHandler(call, jobIdOf(parts[1]!));
+      const id = jobIdOf(parts[1]!);
+      if (m === 'GET') return requireAction(call, 's3:DescribeJob', jobArn(call, id)), describeJobHandler(call, id);
     } else if (parts.length === 3 && parts[2] === 'status' && m === 'POST') {
-      return updateStatusHandler(call, jobIdOf(parts[1]!));
+      const id = jobIdOf(parts[1]!);
+      return requireAction(call, 's3:UpdateJobStatus', jobArn(call, id)), updateStatusHandler(call, id);
     } else if (parts.length === 3 && parts[2] === 'priority' && m === 'POST') {
-      return updatePriorityHandler(call, jobIdOf(parts[1]!));
+      const id = jobIdOf(parts[1]!);
+      return requireAction(call, 's3:UpdateJobPriority', jobArn(call, id)), updatePriorityHandler(call, id);
+    }
+  }
+  if (path === 'configuration/publicAccessBlock') {
+    const account = accountOf(call);
+    if (m === 'GET') {
+      requireAction(call, 's3:GetAccountPublicAccessBlock', '*');
+      const pab = await call.app.buckets.accountConfig<PublicAccessBlock>(account, 'public-access-block');
+      if (!pab) throw noPublicAccessBlock();
+      return { status: 200, headers: { 'content-type': 'application/xml' }, body: publicAccessBlockXml(pab) };
+    }
+    if (m === 'PUT') {
+      requireAction(call, 's3:PutAccountPublicAccessBlock', '*');
+      const pab = parsePublicAccessBlock(await documentBody(call, {}));
+      await call.app.buckets.setAccountConfig(account, 'public-access-block', pab);
+      return { status: 200, headers: {} };
+    }
+    if (m === 'DELETE') {
+      requireAction(call, 's3:PutAccountPublicAccessBlock', '*');
+      await call.app.buckets.setAccountConfig(account, 'public-access-block', undefined);
+      return { status: 204, headers: {} };
     }
   }
   throw new S3Error(

@@ -176,4 +176,10 @@ export const MIGRATIONS: string[] = [
       WHERE e.bucket = repl_tasks.bucket AND e.key = repl_tasks.key AND e.destination = repl_tasks.destination
         AND e.status = 'pending' AND e.id < repl_tasks.id);
   `,
+  `
+  -- Encryption at rest: each part of an encrypted multipart object is its own cipher stream with
+  -- its own salt (the data key is the upload's, kept in its meta). NULL for parts in the clear.
+  ALTER TABLE object_parts ADD COLUMN salt TEXT;
+  ALTER TABLE upload_parts ADD COLUMN salt TEXT;
+  `,
 ];

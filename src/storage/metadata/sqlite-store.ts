@@ -168,7 +168,7 @@ export class SqliteMetadataStore implements MetadataStore {
         `SELECT * FROM repl_tasks WHERE status IN ('pending', 'waiting') AND rtc = 1 AND created_at < ? ORDER BY id LIMIT ?`,
       ),
       insertObjectPart: d.prepare(
-        'INSERT INTO object_parts (version_seq, part_number, size, etag, blob_id, last_modified, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO object_parts (version_seq, part_number, size, etag, blob_id, last_modified, checksum, salt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       deleteVersionRow: d.prepare('DELETE FROM versions WHERE seq = ?'),
       deleteObjectParts: d.prepare('DELETE FROM object_parts WHERE version_seq = ?'),
@@ -192,10 +192,11 @@ export class SqliteMetadataStore implements MetadataStore {
       uploadsOfBucket: d.prepare('SELECT upload_id FROM uploads WHERE bucket = ?').pluck(),
       getPart: d.prepare('SELECT * FROM upload_parts WHERE upload_id = ? AND part_number = ?'),
       upsertPart: d.prepare(
-        `INSERT INTO upload_parts (upload_id, part_number, size, etag, blob_id, last_modified, checksum)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO upload_parts (upload_id, part_number, size, etag, blob_id, last_modified, checksum, salt)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag,
-           blob_id = excluded.blob_id, last_modified = excluded.last_modified, checksum = excluded.checksum`,
+           blob_id = excluded.blob_id, last_modified = excluded.last_modified, checksum = excluded.checksum,
+           salt = excluded.salt`,
       ),
       listParts: d.prepare(
         'SELECT * FROM upload_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?',
@@ -355,7 +356,8 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async putBucketConfig(name: string, kind: string, doc: string | null): Promise<void> {
     await this.write(() => {
-      if (!this.st.bucketExists.get(name)) throw Errors.noSuchBucket(name);
+      // Names starting with '/' are account-level rows (no bucket name can hold '/').
+      if (!name.startsWith('/') && !this.st.bucketExists.get(name)) throw Errors.noSuchBucket(name);
       if (doc === null) this.st.deleteConfig.run(name, kind);
       else this.st.putConfig.run(name, kind, doc);
     });
@@ -431,6 +433,7 @@ export class SqliteMetadataStore implements MetadataStore {
           p.blobId,
           p.lastModified,
           p.checksum ? JSON.stringify(p.checksum) : null,
+          p.salt ?? null,
         );
       }
     }
@@ -565,6 +568,7 @@ export class SqliteMetadataStore implements MetadataStore {
         part.blobId,
         part.lastModified,
         part.checksum ? JSON.stringify(part.checksum) : null,
+        part.salt ?? null,
       );
       return { freed: old ? [{ kind: 'blob', blobId: old.blob_id } as DataLocation] : [], found: true };
     });
@@ -1113,6 +1117,7 @@ function toPart(r: Row): PartRecord {
     lastModified: r.last_modified,
   };
   if (r.checksum) p.checksum = JSON.parse(r.checksum) as StoredChecksum;
+  if (r.salt) p.salt = r.salt;
   return p;
 }
 

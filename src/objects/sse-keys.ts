@@ -1,0 +1,82 @@
+/**
+ * Key material of encryption at rest that S3 itself manages: the per-region SSE-S3 key (derived
+ * from the process's master key) that wraps SSE-S3 data keys, and the data key of an SSE-C
+ * object (derived from the customer's key, never stored). KMS-wrapped data keys are KMS's
+ * business (crypto/kms.ts); objects/encryption.ts decides which of these an object uses.
+ */
+import crypto from 'node:crypto';
+
+export const DATA_KEY_BYTES = 32;
+const WRAP_VERSION = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const WRAPPED_BYTES = 1 + NONCE_BYTES + DATA_KEY_BYTES + TAG_BYTES;
+const WRAP_AAD = Buffer.from('xregion/sse-s3/data-key/v1', 'utf8');
+const SSE_C_INFO = Buffer.from('xregion/sse-c/data-key/v1', 'utf8');
+
+/** A stored data key that does not unwrap: damage, or a master key other than the one that wrapped it. */
+export class WrappedKeyError extends Error {}
+
+const regionKeys = new WeakMap<Buffer, Map<string, Buffer>>();
+
+/**
+ * The region's SSE-S3 key: HKDF of the master key with the region in its info, so that a
+ * region's data keys mean nothing in another region (a replica is re-wrapped there). Cached:
+ * HKDF per request would cost more than the unwrap it serves.
+ */
+export function sseS3Key(masterKey: Buffer, region: string): Buffer {
+  let byRegion = regionKeys.get(masterKey);
+  if (!byRegion) {
+    byRegion = new Map();
+    regionKeys.set(masterKey, byRegion);
+  }
+  let k = byRegion.get(region);
+  if (!k) {
+    k = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), Buffer.from(`xregion/sse-s3/${region}`, 'utf8'), 32));
+    byRegion.set(region, k);
+  }
+  return k;
+}
+
+/**
+ * A fresh data key and its wrapping under the region's SSE-S3 key, from one draw of randomness
+ * (key and nonce): every SSE-S3 write makes one.
+ */
+export function newWrappedDataKey(regionKey: Buffer): { dataKey: Buffer; wrapped: Buffer } {
+  const r = crypto.randomBytes(DATA_KEY_BYTES + NONCE_BYTES);
+  const dataKey = r.subarray(0, DATA_KEY_BYTES);
+  return { dataKey, wrapped: wrapDataKey(regionKey, dataKey, r.subarray(DATA_KEY_BYTES)) };
+}
+
+/** version (1) || nonce (12) || AES-256-GCM(data key) (32) || tag (16) */
+function wrapDataKey(regionKey: Buffer, dataKey: Buffer, nonce: Buffer): Buffer {
+  const c = crypto.createCipheriv('aes-256-gcm', regionKey, nonce, { authTagLength: TAG_BYTES });
+  c.setAAD(WRAP_AAD);
+  const body = Buffer.concat([c.update(dataKey), c.final()]);
+  return Buffer.concat([Buffer.of(WRAP_VERSION), nonce, body, c.getAuthTag()]);
+}
+
+export function unwrapDataKey(regionKey: Buffer, wrapped: Buffer): Buffer {
+  if (wrapped.length !== WRAPPED_BYTES || wrapped[0] !== WRAP_VERSION) throw new WrappedKeyError('stored SSE-S3 data key has an unknown format');
+  const d = crypto.createDecipheriv('aes-256-gcm', regionKey, wrapped.subarray(1, 1 + NONCE_BYTES), { authTagLength: TAG_BYTES });
+  d.setAAD(WRAP_AAD);
+  d.setAuthTag(wrapped.subarray(WRAPPED_BYTES - TAG_BYTES));
+  try {
+    return Buffer.concat([d.update(wrapped.subarray(1 + NONCE_BYTES, WRAPPED_BYTES - TAG_BYTES)), d.final()]);
+  } catch {
+    throw new WrappedKeyError('stored SSE-S3 data key does not authenticate under this region key');
+  }
+}
+
+/**
+ * An SSE-C object's data key. Derived rather than the customer's key itself, so that the bytes
+ * used on the data never equal what the client sends (and a future change of derivation can
+ * be told apart by its label).
+ */
+export function customerDataKey(customerKey: Buffer): Buffer {
+  return Buffer.from(crypto.hkdfSync('sha256', customerKey, Buffer.alloc(0), SSE_C_INFO, DATA_KEY_BYTES));
+}
+
+export function md5Base64(b: Buffer): string {
+  return crypto.createHash('md5').update(b).digest('base64');
+}
