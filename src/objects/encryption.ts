@@ -15,12 +15,14 @@ import { Errors, S3Error } from '../errors.js';
 import type { ObjectMeta, SseAlgorithm, StoredEncryption, VersionRecord } from '../storage/types.js';
 import type { BucketEntry } from './buckets.js';
 import { openRange, UnreadableData, type DataKey } from './data.js';
-import { customerDataKey, newWrappedDataKey, sseS3Key, unwrapDataKey, WrappedKeyError } from './sse-keys.js';
+import { customerDataKey, newWrappedDataKey, unwrapDataKey, WrappedKeyError } from './sse-keys.js';
 
-/** What encryption needs of the process: each region's KMS and the master key (App has both). */
+/**
+ * What encryption needs of the process: each region's KMS (its keys, and the region's SSE-S3
+ * root key, both wrapped by the master key in kms.db). App is one.
+ */
 export interface KeySource {
   readonly kms: ReadonlyMap<string, RegionKms>;
-  readonly masterKey: Buffer;
 }
 
 /** A customer-provided key (SSE-C) as a request presents it, already checked against its MD5. */
@@ -158,7 +160,7 @@ export function seal(keys: KeySource, bucket: BucketEntry, key: string, request:
   const region = bucket.record.region;
   switch (r.algorithm) {
     case 'AES256': {
-      const { dataKey, wrapped } = newWrappedDataKey(sseS3Key(keys.masterKey, region));
+      const { dataKey, wrapped } = newWrappedDataKey(regionKms(keys, region).sseS3Key());
       return { stored: { algorithm: 'AES256', wrappedKey: wrapped.toString('base64') }, dataKey };
     }
     case 'SSE-C':
@@ -219,7 +221,7 @@ export function openDataKey(
   switch (enc.algorithm) {
     case 'AES256':
       try {
-        return unwrapDataKey(sseS3Key(keys.masterKey, bucket.record.region), Buffer.from(enc.wrappedKey ?? '', 'base64'));
+        return unwrapDataKey(regionKms(keys, bucket.record.region).sseS3Key(), Buffer.from(enc.wrappedKey ?? '', 'base64'));
       } catch (e) {
         if (e instanceof WrappedKeyError) throw new UnreadableData(`${key}: ${e.message}`);
         throw e;

@@ -17,27 +17,6 @@ const SSE_C_INFO = Buffer.from('xregion/sse-c/data-key/v1', 'utf8');
 /** A stored data key that does not unwrap: damage, or a master key other than the one that wrapped it. */
 export class WrappedKeyError extends Error {}
 
-const regionKeys = new WeakMap<Buffer, Map<string, Buffer>>();
-
-/**
- * The region's SSE-S3 key: HKDF of the master key with the region in its info, so that a
- * region's data keys mean nothing in another region (a replica is re-wrapped there). Cached:
- * HKDF per request would cost more than the unwrap it serves.
- */
-export function sseS3Key(masterKey: Buffer, region: string): Buffer {
-  let byRegion = regionKeys.get(masterKey);
-  if (!byRegion) {
-    byRegion = new Map();
-    regionKeys.set(masterKey, byRegion);
-  }
-  let k = byRegion.get(region);
-  if (!k) {
-    k = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), Buffer.from(`xregion/sse-s3/${region}`, 'utf8'), 32));
-    byRegion.set(region, k);
-  }
-  return k;
-}
-
 /**
  * A fresh data key and its wrapping under the region's SSE-S3 key, from one draw of randomness
  * (key and nonce): every SSE-S3 write makes one.

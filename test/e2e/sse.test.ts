@@ -165,7 +165,7 @@ describe('replication data side (in process)', () => {
   before(() => {
     dir = tempDir('xregion-sse-kms-');
     kms = RegionKms.open(dir, 'us-east-1', masterKey, Date.now);
-    keys = { kms: new Map([['us-east-1', kms]]), masterKey };
+    keys = { kms: new Map([['us-east-1', kms]]) };
   });
   after(() => {
     kms.close();
