@@ -17,7 +17,11 @@ export const ALL_TARGETS: TargetName[] = ['xregion', 'moto', 'ceiling'];
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root: dist/bench/ -> ../.. */
 export const REPO_ROOT = path.resolve(here, '..', '..');
-export const XREGION_BIN = path.join(REPO_ROOT, 'bin', 'xregion.js');
+/**
+ * The server measured. BENCH_XREGION_BIN points at another build (e.g. a worktree of an older
+ * commit) to compare two versions with the same load generator (docs/benchmarks.md, encryption).
+ */
+export const XREGION_BIN = process.env.BENCH_XREGION_BIN ?? path.join(REPO_ROOT, 'bin', 'xregion.js');
 export const CEILING_JS = path.join(here, 'ceiling.js');
 
 export interface StartOptions {

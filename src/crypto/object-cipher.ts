@@ -223,14 +223,25 @@ export function decryptRange(
   let index = firstChunk;
   let need = chunkPlainLength(index, plainLength, chunks) + CIPHER_TAG;
 
-  /** Authenticates one sealed chunk and emits the part of it inside the range. */
-  const emit = (stream: Transform, sealed: Buffer): void => {
+  /**
+   * Plaintext of one transform call, pushed as one buffer: a socket write per input buffer (up
+   * to 1 MiB) instead of one per 64 KiB chunk halves the GET path's write and GC overhead.
+   */
+  const out: Buffer[] = [];
+  const flushOut = (stream: Transform): void => {
+    if (out.length === 1) stream.push(out[0]);
+    else if (out.length > 1) stream.push(Buffer.concat(out));
+    out.length = 0;
+  };
+
+  /** Authenticates one sealed chunk and queues the part of it inside the range. */
+  const emit = (_stream: Transform, sealed: Buffer): void => {
     const plain = sealer.open(index, index === chunks - 1, sealed);
     if (!empty) {
       const base = index * CIPHER_CHUNK;
       const lo = index === firstChunk ? start - base : 0;
       const hi = index === lastChunk ? end - base + 1 : plain.length;
-      stream.push(lo === 0 && hi === plain.length ? plain : plain.subarray(lo, hi));
+      out.push(lo === 0 && hi === plain.length ? plain : plain.subarray(lo, hi));
     }
     index++;
     need = index <= lastChunk ? chunkPlainLength(index, plainLength, chunks) + CIPHER_TAG : 0;
@@ -259,8 +270,10 @@ export function decryptRange(
             emit(this, held.subarray(0, need));
           }
         }
+        flushOut(this);
         callback();
       } catch (err) {
+        out.length = 0;
         callback(err as Error);
       }
     },

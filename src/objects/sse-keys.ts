@@ -1,8 +1,8 @@
 /**
- * Key material of encryption at rest that S3 itself manages: the per-region SSE-S3 key (derived
- * from the process's master key) that wraps SSE-S3 data keys, and the data key of an SSE-C
- * object (derived from the customer's key, never stored). KMS-wrapped data keys are KMS's
- * business (crypto/kms.ts); objects/encryption.ts decides which of these an object uses.
+ * Data keys that S3 itself manages: an SSE-S3 data key wrapped under its region's SSE-S3 root
+ * key (kept by RegionKms.sseS3Key in kms.db), and the data key of an SSE-C object (derived from
+ * the customer's key, never stored). KMS-wrapped data keys are KMS's business (crypto/kms.ts);
+ * objects/encryption.ts decides which of these an object uses.
  */
 import crypto from 'node:crypto';
 

@@ -16,7 +16,7 @@ import type { App } from '../app.js';
 import { bucketFromArn, objectFromArn } from '../objects/arn.js';
 import type { BucketEntry } from '../objects/buckets.js';
 import type { ObjectBody } from '../objects/data.js';
-import { openPlaintext } from '../objects/encryption.js';
+import { openPlaintext, seal } from '../objects/encryption.js';
 import { Digester } from '../objects/digester.js';
 import { putObject } from '../objects/put.js';
 import type { VersionRecord } from '../storage/types.js';
@@ -270,7 +270,15 @@ export async function writeObject(
     bucket,
     key,
     generatedBody(chunks),
-    { meta: { contentType, user: {} }, tags: [], storageClass: 'STANDARD', owner, lastModified: app.clock() },
+    {
+      meta: { contentType, user: {} },
+      tags: [],
+      storageClass: 'STANDARD',
+      owner,
+      lastModified: app.clock(),
+      // Reports are objects like any other: encrypted as the bucket's default says (SSE-S3 at least).
+      sealing: seal(app, bucket, key, undefined, { accountId: owner }),
+    },
     app.config.inlineThreshold,
   );
   return v.etag;

@@ -158,6 +158,7 @@ describe('encrypted storage (in process)', () => {
 describe('replication data side (in process)', () => {
   let dir: string;
   let kms: RegionKms;
+  let kmsEu: RegionKms;
   const masterKey = crypto.randomBytes(32);
   let keys: KeySource;
   const bucket = { record: { name: 'src', region: 'us-east-1', owner: '000000000000', createdAt: 0, versioning: 'Enabled' }, configs: new Map() } as unknown as BucketEntry;
@@ -165,10 +166,12 @@ describe('replication data side (in process)', () => {
   before(() => {
     dir = tempDir('xregion-sse-kms-');
     kms = RegionKms.open(dir, 'us-east-1', masterKey, Date.now);
-    keys = { kms: new Map([['us-east-1', kms]]) };
+    kmsEu = RegionKms.open(dir, 'eu-west-1', masterKey, Date.now);
+    keys = { kms: new Map([['us-east-1', kms], ['eu-west-1', kmsEu]]) };
   });
   after(() => {
     kms.close();
+    kmsEu.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -147,8 +147,11 @@ export async function requirePermission(
     // Bucket-less actions (ListAllMyBuckets) are evaluated on arn:aws:s3:::*, which both "*" and
     // the common "arn:aws:s3:::*" resource of policies match.
     permission.on === 'service' ? 'arn:aws:s3:::*' : permission.on === 'bucket' || key === undefined ? bucketArn(bucketName!) : objectArn(bucketName!, key);
-  const bucket = bucketName !== undefined ? call.app.buckets.get(bucketName) : undefined;
-  if (permission.on !== 'service' && permission.action !== 's3:CreateBucket' && !bucket) return;
+  // CreateBucket is the caller's own act in its own account: a name taken by another account is
+  // answered BucketAlreadyExists by the operation, not refused by that bucket's policy.
+  const creating = permission.action === 's3:CreateBucket';
+  const bucket = bucketName !== undefined && !creating ? call.app.buckets.get(bucketName) : undefined;
+  if (permission.on !== 'service' && !creating && !bucket) return;
   let resourcePolicy: PolicyDocument | undefined;
   const owner = bucket?.record.owner ?? call.principal.accountId;
   if (bucket) {
@@ -186,7 +189,13 @@ export async function requirePermission(
  * instead of the ordinary write permission, as S3's replication role does on AWS.
  */
 function replicaPermission(call: S3Call): Permission | undefined {
-  if (header(call, REPLICA_HEADERS.versionId) === undefined && header(call, REPLICA_HEADERS.sync) === undefined) return undefined;
+  if (
+    header(call, REPLICA_HEADERS.versionId) === undefined &&
+    header(call, REPLICA_HEADERS.sync) === undefined &&
+    header(call, REPLICA_HEADERS.stored) === undefined
+  ) {
+    return undefined;
+  }
   if (call.method === 'DELETE') return objectAct('s3:ReplicateDelete');
   if (call.query.has('tagging')) return objectAct('s3:ReplicateTags');
   return objectAct('s3:ReplicateObject');
