@@ -191,11 +191,12 @@ export function matchesFilter(f: JobFilter | undefined, v: BatchVersionFacts, co
   if (f.objectSizeGreaterThanBytes !== undefined && !(v.size > f.objectSizeGreaterThanBytes)) return false;
   if (f.objectSizeLessThanBytes !== undefined && !(v.size < f.objectSizeLessThanBytes)) return false;
   if (f.matchAnyStorageClass?.length && !f.matchAnyStorageClass.includes(v.storageClass)) return false;
-  if (f.matchAnyObjectEncryption?.length && !f.matchAnyObjectEncryption.some((e) => e.type === 'NOT-SSE')) return false;
+  if (f.matchAnyObjectEncryption?.length && !f.matchAnyObjectEncryption.some((e) => encryptionMatches(e, v.encryption))) return false;
   // Without a configuration eligibility cannot be judged: the version stays, and its task fails
   // with SrcBucketReplicationConfigMissing, which says what is wrong.
   if (f.eligibleForReplication && config) {
-    const m = matchRules(config, { key: v.key, tags: v.tags, isDeleteMarker: v.isDeleteMarker, isReplica: false, sseKms: false });
+    const sseKms = v.encryption?.algorithm === 'aws:kms' || v.encryption?.algorithm === 'aws:kms:dsse';
+    const m = matchRules(config, { key: v.key, tags: v.tags, isDeleteMarker: v.isDeleteMarker, isReplica: false, sseKms });
     if (m.destinations.length === 0) return false;
   }
   return true;
@@ -450,4 +451,19 @@ export function reportLine(t: JobTask): string {
 
 export function reportKeyBase(prefix: string | undefined, jobId: string): string {
   return `${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}job-${jobId}`;
+}
+
+/** Whether a version's encryption at rest is one a MatchAnyObjectEncryption filter names. */
+function encryptionMatches(filter: ObjectEncryptionFilter, enc: BatchVersionFacts['encryption']): boolean {
+  const type = !enc
+    ? 'NOT-SSE'
+    : enc.algorithm === 'AES256'
+      ? 'SSE-S3'
+      : enc.algorithm === 'aws:kms'
+        ? 'SSE-KMS'
+        : enc.algorithm === 'aws:kms:dsse'
+          ? 'DSSE-KMS'
+          : 'SSE-C';
+  if (filter.type !== type) return false;
+  return filter.kmsKeyArn === undefined || filter.kmsKeyArn === enc?.kmsKeyArn;
 }

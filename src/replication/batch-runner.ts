@@ -15,6 +15,7 @@
  * SrcObjectNotEligible, ...). Everything is in the database, so a job interrupted by a crash
  * goes on after the restart (a Preparing job prepares again from scratch).
  */
+import { isSseKms } from '../objects/encryption.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { App } from '../app.js';
@@ -408,7 +409,7 @@ class BatchJobRunner {
       if (v.storageClass === 'GLACIER' || v.storageClass === 'DEEP_ARCHIVE') {
         return await fail('SrcObjectNotEligible', `Objects in ${v.storageClass} are not replicated; restore it first.`);
       }
-      const m = matchRules(config, { key: v.key, tags: v.tags, isDeleteMarker: v.isDeleteMarker, isReplica: false, sseKms: false });
+      const m = matchRules(config, { key: v.key, tags: v.tags, isDeleteMarker: v.isDeleteMarker, isReplica: false, sseKms: isSseKms(v.meta.encryption) });
       if (m.destinations.length === 0) {
         const why = m.verdicts.map((x) => (x.selects ? '' : `rule "${x.rule.id}": ${x.reason}`)).filter(Boolean).join('; ');
         return await fail('SrcObjectNotEligible', `No rule of the replication configuration selects this version${why ? ` (${why})` : ''}.`);

@@ -469,4 +469,6 @@ export interface BatchVersionFacts {
   tags: Tags;
   replicationStatus?: ReplicationStatus;
   isReplica: boolean;
+  /** How the version is encrypted at rest (absent: stored in the clear, written before SSE). */
+  encryption?: { algorithm: SseAlgorithm; kmsKeyArn?: string };
 }

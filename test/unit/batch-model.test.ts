@@ -87,6 +87,28 @@ describe('Batch Replication manifest generator filter (spec §7.1)', () => {
     no({ matchAnyStorageClass: ['GLACIER'] });
     yes({ matchAnyObjectEncryption: [{ type: 'NOT-SSE' }] });
     no({ matchAnyObjectEncryption: [{ type: 'SSE-KMS' }] });
+    const sseS3 = version({ encryption: { algorithm: 'AES256' } });
+    const kmsArn = 'arn:aws:kms:us-east-1:000000000000:key/k1';
+    const sseKms = version({ encryption: { algorithm: 'aws:kms', kmsKeyArn: kmsArn } });
+    yes({ matchAnyObjectEncryption: [{ type: 'SSE-S3' }] }, sseS3);
+    no({ matchAnyObjectEncryption: [{ type: 'NOT-SSE' }] }, sseS3);
+    yes({ matchAnyObjectEncryption: [{ type: 'SSE-C' }, { type: 'SSE-KMS', kmsKeyArn: kmsArn }] }, sseKms);
+    no({ matchAnyObjectEncryption: [{ type: 'SSE-KMS', kmsKeyArn: `${kmsArn}x` }] }, sseKms);
+  });
+
+  it('EligibleForReplication leaves out SSE-KMS versions unless the rule opts in', () => {
+    const f: JobFilter = { eligibleForReplication: true };
+    const v = version({ tags: [['replicate', 'yes']], encryption: { algorithm: 'aws:kms', kmsKeyArn: 'arn:aws:kms:us-east-1:000000000000:key/k1' } });
+    assert.equal(matchesFilter(f, v, CONFIG), false);
+    const optIn: ReplicationConfig = {
+      ...CONFIG,
+      rules: CONFIG.rules.map((r) => ({
+        ...r,
+        sourceSelectionCriteria: { sseKmsEncryptedObjects: 'Enabled' },
+        destination: { ...r.destination, encryptionConfiguration: { replicaKmsKeyId: 'arn:aws:kms:us-west-2:000000000000:key/k2' } },
+      })),
+    };
+    assert.equal(matchesFilter(f, v, optIn), true);
   });
 
   it('EligibleForReplication follows the rules (prefix, tags; replicas count; no configuration: left to the task)', () => {

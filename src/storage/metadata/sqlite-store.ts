@@ -991,7 +991,8 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 }
 
-const FACT_COLUMNS = 'seq, key, version_id, is_latest, is_dm, size, last_modified, storage_class, tags, repl_status, is_replica';
+const FACT_COLUMNS =
+  "seq, key, version_id, is_latest, is_dm, size, last_modified, storage_class, tags, repl_status, is_replica, json_extract(meta, '$.encryption.algorithm') AS sse, json_extract(meta, '$.encryption.kmsKeyArn') AS sse_key";
 
 function toJob(r: Row): JobRecord {
   return {
@@ -1030,6 +1031,7 @@ function toFacts(r: Row): BatchVersionFacts {
     isReplica: r.is_replica === 1,
   };
   if (r.repl_status) f.replicationStatus = r.repl_status;
+  if (r.sse) f.encryption = { algorithm: r.sse, kmsKeyArn: r.sse_key ?? undefined };
   return f;
 }
 
