@@ -544,6 +544,19 @@ def test_anonymous_denied_by_default_allowed_by_public_policy_restricted_again(w
     assert anon.get_object(Bucket=b, Key="pub.txt")["Body"].read() == b"hello world"
 
 
+def test_objects_written_through_a_public_policy_belong_to_the_bucket_owner(world):
+    """Under Object Ownership BucketOwnerEnforced (the default), whoever writes an object — an
+    anonymous caller allowed by a bucket policy, or another account — the bucket owner owns it."""
+    root = world.s3()
+    b = world.bucket()
+    put_policy(root, b, {"Sid": "Drop", "Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": oarn(b)})
+    world.anon().put_object(Bucket=b, Key="dropped", Body=b"x")
+    world.s3(OTHER_CREDS).put_object(Bucket=b, Key="from-other", Body=b"y")
+    owners = {o["Key"]: o["Owner"]["ID"] for o in root.list_objects_v2(Bucket=b, FetchOwner=True)["Contents"]}
+    mine = root.list_buckets()["Owner"]["ID"]
+    assert owners == {"dropped": mine, "from-other": mine}, owners
+
+
 def test_anonymous_presigned_style_request_with_no_signature_is_anonymous(world):
     """A plain unsigned HTTP GET is anonymous: 403 AccessDenied on a private object."""
     root = world.s3()

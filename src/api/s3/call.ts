@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { App } from '../../app.js';
 import { Errors, S3Error } from '../../errors.js';
 import type { BucketEntry } from '../../objects/buckets.js';
+import { objectOwnership } from '../../objects/bucket-access.js';
 import type { ObjectBody } from '../../objects/data.js';
 import { requestBody, readSmallBody, type BodyOptions } from '../../http/payload.js';
 import type { VerifiedRequest } from '../../http/sigv4/verify.js';
@@ -48,6 +49,16 @@ export type Handler = (call: S3Call) => Promise<S3Response>;
 export function header(call: S3Call, name: string): string | undefined {
   const v = call.req.headers[name];
   return Array.isArray(v) ? v.join(',') : v;
+}
+
+/**
+ * The owner of an object (or delete marker) this call writes: under Object Ownership
+ * BucketOwnerEnforced (the default) the bucket owner, whoever wrote it; otherwise the writer's
+ * account (an anonymous writer allowed by a bucket policy has none: the bucket owner then).
+ */
+export function writerOwner(call: S3Call, bucket: BucketEntry): string {
+  if (objectOwnership(call.app.buckets, bucket.record.name) === 'BucketOwnerEnforced' || call.accountId === '') return bucket.record.owner;
+  return call.accountId;
 }
 
 /** The bucket the call names; NoSuchBucket if it does not exist. */

@@ -13,7 +13,7 @@ import { requireUpload, uploadPart, MAX_PART_SIZE } from '../../objects/multipar
 import { fullObjectChecksum, ingestSealed } from '../../objects/put.js';
 import { commitVersion, versionHeader } from '../../objects/versions.js';
 import type { ChecksumAlgorithm, ObjectMeta, Tags, VersionRecord } from '../../storage/types.js';
-import { bucketOf, header, intParam, keyOf, xml, type Handler, type S3Call } from './call.js';
+import { bucketOf, header, intParam, keyOf, xml, type Handler, type S3Call, writerOwner } from './call.js';
 import { copySourceCustomerKey, customerKey, encryptionHeaders, encryptionRequest, kmsCaller } from './encryption.js';
 import { uploadDataKey } from './multipart.js';
 import {
@@ -108,7 +108,7 @@ export const copyObject: Handler = async (call) => {
       etag: digests.md5.toString('hex'),
       lastModified: call.now,
       storageClass,
-      owner: call.accountId,
+      owner: writerOwner(call, bucket),
       meta: stored.meta,
       tags,
       checksum: fullObjectChecksum(digests),

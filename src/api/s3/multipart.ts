@@ -31,7 +31,7 @@ import { bucketEncryption, openDataKey, seal, type CustomerKey } from '../../obj
 import { replicaRequest, storedPartFacts, storedUploadFacts } from './replica.js';
 import type { ChecksumType, UploadCursor, UploadRecord } from '../../storage/types.js';
 import type { BucketEntry } from '../../objects/buckets.js';
-import { bucketOf, documentBody, empty, header, intParam, keyOf, uploadBody, xml, type Handler, type S3Call } from './call.js';
+import { bucketOf, documentBody, empty, header, intParam, keyOf, uploadBody, xml, type Handler, type S3Call, writerOwner } from './call.js';
 import { customerKey, encryptionHeaders, encryptionRequest, kmsCaller } from './encryption.js';
 import {
   checkAclHeaders,
@@ -67,7 +67,7 @@ export const createMultipartUpload: Handler = async (call) => {
   meta.encryption = stored ? stored.encryption : seal(call.app, bucket, key, encryptionRequest(call, bucket), kmsCaller(call)).stored;
   const upload = await createUpload(bucket, key, {
     initiated: call.now,
-    owner: call.accountId,
+    owner: writerOwner(call, bucket),
     storageClass: storageClassFromHeaders(call),
     meta,
     tags: tagsFromHeader(call),

@@ -8,7 +8,7 @@ import { deleteObject as deleteObjectVersion } from '../../objects/versions.js';
 import { checkKeyLength } from '../../storage/key-order.js';
 import { commitReplica } from '../../objects/replica.js';
 import { replicaRequest } from './replica.js';
-import { bucketOf, documentBody, empty, keyOf, xml, type Handler } from './call.js';
+import { bucketOf, documentBody, empty, keyOf, xml, type Handler, writerOwner } from './call.js';
 
 export const deleteObject: Handler = async (call) => {
   const bucket = bucketOf(call);
@@ -27,7 +27,7 @@ export const deleteObject: Handler = async (call) => {
     });
     return empty(204, { 'x-amz-version-id': replica.versionId, 'x-amz-delete-marker': 'true' });
   }
-  const out = await deleteObjectVersion(bucket, keyOf(call), call.query.get('versionId'), call.accountId, call.now);
+  const out = await deleteObjectVersion(bucket, keyOf(call), call.query.get('versionId'), writerOwner(call, bucket), call.now);
   return empty(204, {
     'x-amz-version-id': out.versionId,
     'x-amz-delete-marker': out.deleteMarker ? 'true' : undefined,
@@ -55,7 +55,7 @@ export const deleteObjects: Handler = async (call) => {
       checkKeyLength(r.key);
       // S3 authorizes each key of a DeleteObjects on its own (s3:DeleteObject / DeleteObjectVersion).
       await requirePermission(call, PERMISSIONS.deleteObject, bucket.record.name, r.key, r.versionId);
-      const res = await deleteObjectVersion(bucket, r.key, r.versionId, call.accountId, call.now);
+      const res = await deleteObjectVersion(bucket, r.key, r.versionId, writerOwner(call, bucket), call.now);
       if (quiet) continue;
       out +=
         '<Deleted>' +

@@ -9,7 +9,7 @@ import { checkReplicaDestination } from '../../objects/replica.js';
 import { replicaRequest, storedObjectFacts } from './replica.js';
 import { versionHeader } from '../../objects/versions.js';
 import { Errors } from '../../errors.js';
-import { bucketOf, empty, header, keyOf, uploadBody, type Handler } from './call.js';
+import { bucketOf, empty, header, keyOf, uploadBody, type Handler, writerOwner } from './call.js';
 import { encryptionHeaders, encryptionRequest, kmsCaller } from './encryption.js';
 import {
   checkAclHeaders,
@@ -31,7 +31,7 @@ export const putObject: Handler = async (call) => {
     meta: metaFromHeaders(call),
     tags: tagsFromHeader(call),
     storageClass: storageClassFromHeaders(call),
-    owner: call.accountId,
+    owner: writerOwner(call, bucket),
     lastModified: call.now,
     precondition: writePrecondition(key, header(call, 'if-match'), header(call, 'if-none-match')),
   };
