@@ -115,7 +115,9 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
         expectContinue = false;
       } else {
         // CloudWatch, SNS, CloudTrail …: answered at once, in the caller's protocol, so that the
-        // aws CLI prints a clear message instead of retrying or failing to parse S3 XML.
+        // aws CLI prints a clear message instead of retrying or failing to parse S3 XML. A body
+        // the client may still send is not wanted: the connection closes after the answer.
+        if (!req.complete) res.shouldKeepAlive = false;
         writeServiceResponse(res, serviceError(req, service, unservedService(service), requestId));
       }
       return;
