@@ -4,13 +4,7 @@
  */
 import type { App } from '../app.js';
 import { authorize } from '../policy/authorize.js';
-import type { ConditionValues, Decision, PolicyDocument, Principal } from '../policy/types.js';
-
-export type AuthorizeFn = (
-  action: string,
-  resource: string,
-  opts?: { resourcePolicy?: PolicyDocument; resourceAccount?: string; mode?: 's3' | 'kms' | 'trust'; conditions?: ConditionValues },
-) => Decision;
+import type { AuthorizeFn, ConditionValues, Decision, PolicyDocument, Principal } from '../policy/types.js';
 
 export function makeAuthorizer(app: App, principal: Principal, conditions: ConditionValues): AuthorizeFn {
   let identityPolicies: PolicyDocument[] | undefined;
@@ -28,11 +22,12 @@ export function makeAuthorizer(app: App, principal: Principal, conditions: Condi
 
 /**
  * AWS's wording for a refusal, naming what was missing, so that whoever reads it knows which
- * policy to fix. Anonymous callers get the plain "Access Denied".
+ * policy to fix. Anonymous callers get the plain "Access Denied". S3 quotes the resource; IAM
+ * and KMS do not (`quoted` false).
  */
-export function deniedMessage(principal: Principal, action: string, resource: string, d: Decision, resourcePolicy: boolean): string {
+export function deniedMessage(principal: Principal, action: string, resource: string, d: Decision, resourcePolicy: boolean, quoted = true): string {
   if (principal.kind === 'anonymous') return 'Access Denied';
-  const head = `User: ${principal.arn} is not authorized to perform: ${action} on resource: "${resource}"`;
+  const head = `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${quoted ? `"${resource}"` : resource}`;
   if (d.reason === 'explicit-deny') return `${head} with an explicit deny in ${resourcePolicy ? 'a resource-based or identity-based' : 'an identity-based'} policy`;
   return `${head} because no ${resourcePolicy ? 'identity-based or resource-based' : 'identity-based'} policy allows the ${action} action`;
 }

@@ -12,10 +12,11 @@ import { newHostId, newRequestId } from '../objects/ids.js';
 import { resolveTarget } from './addressing.js';
 import { checkKeyLength } from '../storage/key-order.js';
 import { errorDocument, send, sendError } from './respond.js';
-import { verifyRequest, verifyRequestWithBody, type RequestToVerify, type VerifiedRequest } from './sigv4/verify.js';
+import { verifyRequest, verifyRequestWithBody, type IdentityLookup, type RequestToVerify, type VerifiedRequest } from './sigv4/verify.js';
 import { ANONYMOUS, globalConditions } from './request-context.js';
 import { makeAuthorizer } from './authorizer.js';
-import { readServiceBody, scopeService, serviceError, SERVICES, sha256Hex, unservedService } from './services.js';
+import { readServiceBody, scopeService, serviceError, SERVICES, unservedService } from './services.js';
+import { sha256Hex } from './sigv4/canonical.js';
 import type { ServiceCall, ServiceResponse } from '../api/service/call.js';
 import type { Principal } from '../policy/types.js';
 import { dispatchS3 } from '../api/s3/router.js';
@@ -122,8 +123,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
       }
       return;
     }
-    const toVerify: RequestToVerify = { method: req.method ?? 'GET', rawPath: target.rawPath, rawQuery: target.rawQuery, headers: req.headers };
-    const verified = verifyRequest(toVerify, (id) => app.iam.lookup(id)?.identity, now);
+    const verified = verifyRequest(toVerify(req, target), signingIdentity(app), now);
     const principal = verified ? principalOf(app, verified, now) : ANONYMOUS;
     const auth = verified ?? anonymousAuth(app, target.bucket);
     const conditions = globalConditions(req, principal, now, auth.region);
@@ -161,6 +161,15 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, expec
   } finally {
     if (!expectContinue) discardUnreadBody(req);
   }
+}
+
+function toVerify(req: IncomingMessage, target: { rawPath: string; rawQuery: string }): RequestToVerify {
+  return { method: req.method ?? 'GET', rawPath: target.rawPath, rawQuery: target.rawQuery, headers: req.headers };
+}
+
+/** SigV4's view of the identity store: the secret (and session token) of an access key. */
+function signingIdentity(app: App): IdentityLookup {
+  return (id) => app.iam.lookup(id)?.identity;
 }
 
 /**
@@ -210,8 +219,7 @@ async function handleService(
   try {
     if (expectContinue) res.writeContinue();
     const body = await readServiceBody(req);
-    const toVerify: RequestToVerify = { method: req.method ?? 'GET', rawPath: target.rawPath, rawQuery: target.rawQuery, headers: req.headers };
-    const auth = verifyRequestWithBody(toVerify, (id) => app.iam.lookup(id)?.identity, now, sha256Hex(body));
+    const auth = verifyRequestWithBody(toVerify(req, target), signingIdentity(app), now, sha256Hex(body));
     if (!auth) throw new S3Error('MissingAuthenticationToken', 403, 'Request is missing Authentication Token');
     const principal = principalOf(app, auth, now, service);
     const conditions = globalConditions(req, principal, now, auth.region);

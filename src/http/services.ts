@@ -4,7 +4,6 @@
  * building the ServiceCall, and rendering errors in each service's protocol (query XML for IAM
  * and STS, JSON for KMS) so that the SDKs and the aws CLI read them as they read AWS's.
  */
-import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { S3Error } from '../errors.js';
 import type { ServiceDispatch, ServiceResponse } from '../api/service/call.js';
@@ -45,10 +44,6 @@ export async function readServiceBody(req: IncomingMessage): Promise<Buffer> {
     chunks.push(c);
   }
   return Buffer.concat(chunks, size);
-}
-
-export function sha256Hex(b: Buffer): string {
-  return crypto.createHash('sha256').update(b).digest('hex');
 }
 
 /**

@@ -49,21 +49,29 @@ export async function putReplica(
   inlineThreshold: number,
 ): Promise<NewVersion> {
   const { location, digests, meta } = await ingestSealed(bucket, body, inlineThreshold, props.meta, props.sealing);
+  const facts = { size: digests.size, etag: digests.md5.toString('hex'), checksum: fullObjectChecksum(digests) };
+  return commitReplicaVersion(bucket, key, props, { ...facts, meta, data: location });
+}
+
+/** Commits a replica's version: the source's id, Last-Modified and owner, the body's facts. */
+async function commitReplicaVersion(
+  bucket: BucketEntry,
+  key: string,
+  props: ObjectProps & { versionId: string },
+  body: Pick<NewVersion, 'size' | 'etag' | 'checksum' | 'meta' | 'data'>,
+): Promise<NewVersion> {
   const v: NewVersion = {
     bucket: bucket.record.name,
     key,
     versionId: props.versionId,
     isDeleteMarker: false,
-    size: digests.size,
-    etag: digests.md5.toString('hex'),
     lastModified: props.lastModified,
     storageClass: props.storageClass,
     owner: props.owner,
-    meta,
     tags: props.tags,
-    checksum: fullObjectChecksum(digests),
-    data: location,
+    ...body,
   };
+  if (v.checksum === undefined) delete v.checksum;
   await commitReplica(bucket, v);
   return v;
 }
@@ -94,23 +102,8 @@ export async function putStoredReplica(
     await freeData(bucket.region.blobs, [location]);
     throw new S3Error('InvalidArgument', 400, `The replicated ciphertext is ${digests.size} bytes; ${facts.size} plaintext bytes need ${storedLength(facts.size, true)}`);
   }
-  const v: NewVersion = {
-    bucket: bucket.record.name,
-    key,
-    versionId: props.versionId,
-    isDeleteMarker: false,
-    size: facts.size,
-    etag: facts.etag,
-    lastModified: props.lastModified,
-    storageClass: props.storageClass,
-    owner: props.owner,
-    meta: { ...props.meta, encryption: facts.encryption },
-    tags: props.tags,
-    data: location,
-  };
-  if (facts.checksum) v.checksum = facts.checksum;
-  await commitReplica(bucket, v);
-  return v;
+  const meta = { ...props.meta, encryption: facts.encryption };
+  return commitReplicaVersion(bucket, key, props, { size: facts.size, etag: facts.etag, checksum: facts.checksum, meta, data: location });
 }
 
 export async function putObject(

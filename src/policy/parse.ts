@@ -95,20 +95,13 @@ const S3: Dialect = {
   conditionType: (op) => `Invalid Condition type : ${op}`,
 };
 
+/** KMS words most errors as S3 does; its own are syntax and principal errors. */
 const KMS: Dialect = {
-  invalidJson: 'This policy contains invalid Json',
+  ...S3,
+  firstByte: undefined,
   syntax: 'Syntax errors in policy.',
-  version: 'The policy must contain a valid version string',
-  missingStatement: 'Missing required field Statement',
-  emptyStatement: 'Could not parse the policy: Statement is empty!',
-  missingEffect: 'Missing required field Effect',
-  invalidEffect: (e) => `Invalid effect: ${e}`,
-  missingPrincipal: 'Missing required field Principal',
   emptyPrincipal: 'Policy contains a statement with one or more invalid principals.',
   invalidPrincipal: () => 'Policy contains a statement with one or more invalid principals.',
-  missingAction: 'Missing required field Action',
-  missingResource: 'Missing required field Resource',
-  conditionType: (op) => `Invalid Condition type : ${op}`,
 };
 
 const DIALECTS: Record<PolicyKind, Dialect> = { identity: IAM, trust: TRUST, resource: S3, key: KMS };

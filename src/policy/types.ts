@@ -133,5 +133,15 @@ export interface Decision {
   reason: 'allowed' | 'explicit-deny' | 'implicit-deny';
 }
 
+/**
+ * What a request's handlers call to authorize an action for the request's principal (its
+ * identity policies, its condition keys), with the resource's policy if it has one.
+ */
+export type AuthorizeFn = (
+  action: string,
+  resource: string,
+  opts?: { resourcePolicy?: PolicyDocument; resourceAccount?: string; mode?: AuthorizationMode; conditions?: ConditionValues },
+) => Decision;
+
 /** A policy document that does not parse or validate; `message` is AWS-style wording. */
 export class PolicyDocumentError extends Error {}

@@ -8,7 +8,7 @@
  */
 import type { App } from '../app.js';
 import { authorize } from '../policy/authorize.js';
-import type { Decision, PolicyDocument, Principal, RequestContext } from '../policy/types.js';
+import type { AuthorizationMode, ConditionValues, Decision, PolicyDocument, Principal } from '../policy/types.js';
 import { bucketPolicy } from '../objects/bucket-access.js';
 import type { BucketEntry } from '../objects/buckets.js';
 import type { ReplicationTask, VersionRecord } from '../storage/types.js';
@@ -28,26 +28,19 @@ export interface ReplicationGrant {
 }
 
 /**
- * The role's decision on one action. Replication runs inside S3 over its own connections:
- * aws:SecureTransport is true (AWS's replication traffic is TLS), so that a source bucket
- * policy denying insecure transport (seed 000 step 9) does not stop it.
+ * The condition keys of the role's requests. Replication runs inside S3 over its own
+ * connections: aws:SecureTransport is true (AWS's replication traffic is TLS), so that a source
+ * bucket policy denying insecure transport (seed 000 step 9) does not stop it.
  */
-function decide(app: App, principal: Principal, action: string, resource: string, resourcePolicy: PolicyDocument | undefined, resourceAccount: string): Decision {
-  const ctx: RequestContext = {
-    principal,
-    action,
-    resource,
-    conditions: {
-      'aws:securetransport': ['true'],
-      'aws:principalarn': [principal.principalArn],
-      'aws:principalaccount': [principal.accountId],
-      'aws:principaltype': ['AssumedRole'],
-      'aws:userid': [principal.userId],
-      'aws:currenttime': [new Date(app.clock()).toISOString()],
-      's3:resourceaccount': [resourceAccount],
-    },
+function roleConditions(app: App, principal: Principal): ConditionValues {
+  return {
+    'aws:securetransport': ['true'],
+    'aws:principalarn': [principal.principalArn],
+    'aws:principalaccount': [principal.accountId],
+    'aws:principaltype': ['AssumedRole'],
+    'aws:userid': [principal.userId],
+    'aws:currenttime': [new Date(app.clock()).toISOString()],
   };
-  return authorize({ ctx, identityPolicies: app.iam.policiesOf(principal), resourcePolicy, resourceAccount, mode: 's3' });
 }
 
 function policyOf(app: App, bucket: string): PolicyDocument | undefined {
@@ -67,14 +60,25 @@ export function authorizeReplication(app: App, source: BucketEntry, t: Replicati
       `S3 cannot assume the replication role ${roleArn || '(none)'}: it does not exist in account ${source.record.owner}, or its trust policy does not allow ${REPLICATION_SERVICE} to sts:AssumeRole`,
     );
   }
+  const conditions = roleConditions(app, principal);
+  const identityPolicies = app.iam.policiesOf(principal);
+  /** The role's decision on one action, with the resource's policy (bucket or key policy). */
+  const decide = (action: string, resource: string, resourcePolicy: PolicyDocument | undefined, resourceAccount: string, mode: AuthorizationMode = 's3'): Decision =>
+    authorize({
+      ctx: { principal, action, resource, conditions: mode === 's3' ? { ...conditions, 's3:resourceaccount': [resourceAccount] } : conditions },
+      identityPolicies,
+      resourcePolicy,
+      resourceAccount,
+      mode,
+    });
   const srcName = source.record.name;
   const srcPolicy = policyOf(app, srcName);
   const srcObject = `arn:aws:s3:::${srcName}/${v.key}`;
-  const allowedOnSource = (action: string) => decide(app, principal, action, srcObject, srcPolicy, source.record.owner).allowed;
+  const allowedOnSource = (action: string) => decide(action, srcObject, srcPolicy, source.record.owner).allowed;
 
   if (t.op === 'delete-marker') {
     // S3 needs s3:ListBucket on the source to see delete markers (spec §5.2).
-    if (!decide(app, principal, 's3:ListBucket', `arn:aws:s3:::${srcName}`, srcPolicy, source.record.owner).allowed) {
+    if (!decide('s3:ListBucket', `arn:aws:s3:::${srcName}`, srcPolicy, source.record.owner).allowed) {
       throw new ReplicationFailure('SrcHeadObjectNotPermitted', `the role ${roleArn} is not allowed s3:ListBucket on ${srcName} (needed to replicate delete markers)`);
     }
   } else if (!allowedOnSource('s3:GetObjectVersionForReplication')) {
@@ -90,7 +94,7 @@ export function authorizeReplication(app: App, source: BucketEntry, t: Replicati
   const dstOwner = d.kind === 'local' ? d.bucket.record.owner : source.record.owner;
   const dstPolicy = d.kind === 'local' ? policyOf(app, dstName) : undefined;
   const dstObject = `arn:aws:s3:::${dstName}/${v.key}`;
-  const allowedOnDest = (action: string) => decide(app, principal, action, dstObject, dstPolicy, dstOwner).allowed;
+  const allowedOnDest = (action: string) => decide(action, dstObject, dstPolicy, dstOwner).allowed;
 
   if (t.op === 'delete-marker') {
     if (!allowedOnDest('s3:ReplicateDelete')) {
@@ -118,13 +122,6 @@ export function authorizeReplication(app: App, source: BucketEntry, t: Replicati
   return {
     principal,
     tags,
-    kms: (action, key) =>
-      authorize({
-        ctx: { principal, action, resource: key.arn, conditions: { 'aws:securetransport': ['true'] } },
-        identityPolicies: app.iam.policiesOf(principal),
-        resourcePolicy: key.policy,
-        resourceAccount: key.accountId,
-        mode: 'kms',
-      }).allowed,
+    kms: (action, key) => decide(action, key.arn, key.policy, key.accountId, 'kms').allowed,
   };
 }

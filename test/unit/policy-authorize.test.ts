@@ -3,28 +3,10 @@ import assert from 'node:assert/strict';
 import { authorize } from '../../src/policy/authorize.js';
 import { parsePolicyDocument } from '../../src/policy/parse.js';
 import type { AuthorizationMode, ConditionValues, Decision, PolicyDocument, PolicyKind, Principal } from '../../src/policy/types.js';
+import { anonymous, root, service, session, user } from '../helpers/principals.js';
 
 const A = '111111111111'; // owns the resources
 const B = '222222222222'; // another account
-
-const root = (acct: string): Principal => ({ kind: 'root', accountId: acct, arn: `arn:aws:iam::${acct}:root`, principalArn: `arn:aws:iam::${acct}:root`, userId: acct });
-const user = (acct: string, name: string): Principal => ({
-  kind: 'user',
-  accountId: acct,
-  arn: `arn:aws:iam::${acct}:user/${name}`,
-  principalArn: `arn:aws:iam::${acct}:user/${name}`,
-  userId: `AIDA${name.toUpperCase()}`,
-  username: name,
-});
-const session = (acct: string, role: string, name: string): Principal => ({
-  kind: 'assumed-role',
-  accountId: acct,
-  arn: `arn:aws:sts::${acct}:assumed-role/${role}/${name}`,
-  principalArn: `arn:aws:iam::${acct}:role/${role}`,
-  userId: `AROA${role.toUpperCase()}:${name}`,
-});
-const anonymous: Principal = { kind: 'anonymous', accountId: '', arn: '*', principalArn: '*', userId: 'anonymous' };
-const service = (name: string): Principal => ({ kind: 'service', accountId: '', arn: name, principalArn: name, userId: name });
 
 const doc = (kind: PolicyKind, statements: unknown[]): PolicyDocument =>
   parsePolicyDocument(JSON.stringify({ Version: '2012-10-17', Statement: statements }), kind);

@@ -3,28 +3,10 @@ import assert from 'node:assert/strict';
 import { evaluatePolicy } from '../../src/policy/evaluate.js';
 import { parsePolicyDocument } from '../../src/policy/parse.js';
 import type { ConditionValues, PolicyDocument, PolicyKind, PolicyVerdict, Principal, RequestContext } from '../../src/policy/types.js';
+import { anonymous, root, service, session, user } from '../helpers/principals.js';
 
 const A = '111111111111';
 const B = '222222222222';
-
-const root = (acct: string): Principal => ({ kind: 'root', accountId: acct, arn: `arn:aws:iam::${acct}:root`, principalArn: `arn:aws:iam::${acct}:root`, userId: acct });
-const user = (acct: string, name: string): Principal => ({
-  kind: 'user',
-  accountId: acct,
-  arn: `arn:aws:iam::${acct}:user/${name}`,
-  principalArn: `arn:aws:iam::${acct}:user/${name}`,
-  userId: `AIDA${name.toUpperCase()}`,
-  username: name,
-});
-const session = (acct: string, role: string, name: string): Principal => ({
-  kind: 'assumed-role',
-  accountId: acct,
-  arn: `arn:aws:sts::${acct}:assumed-role/${role}/${name}`,
-  principalArn: `arn:aws:iam::${acct}:role/${role}`,
-  userId: `AROA${role.toUpperCase()}:${name}`,
-});
-const anonymous: Principal = { kind: 'anonymous', accountId: '', arn: '*', principalArn: '*', userId: 'anonymous' };
-const service = (name: string): Principal => ({ kind: 'service', accountId: '', arn: name, principalArn: name, userId: name });
 
 const alice = user(A, 'alice');
 const bob = user(B, 'bob');

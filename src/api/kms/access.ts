@@ -7,6 +7,7 @@
  * account but the caller's IAM policies do not allow; for an explicit deny it names the policy
  * that denied.
  */
+import { deniedMessage } from '../../http/authorizer.js';
 import { KmsError, KmsErrors } from '../../crypto/kms-errors.js';
 import type { KeyInfo } from '../../crypto/kms.js';
 import type { ConditionValues, Decision, PolicyDocument } from '../../policy/types.js';
@@ -56,9 +57,7 @@ export function authorizeIdentity(call: ServiceCall, action: string, resource: s
     conditions: callerConditions(call, extra),
   });
   if (d.allowed) return;
-  const head = `User: ${call.principal.arn} is not authorized to perform: ${action} on resource: ${resource}`;
-  if (d.reason === 'explicit-deny') throw accessDenied(`${head} with an explicit deny in an identity-based policy`);
-  throw accessDenied(`${head} because no identity-based policy allows the ${action} action`);
+  throw accessDenied(deniedMessage(call.principal, action, resource, d, false, false));
 }
 
 /**

@@ -196,7 +196,8 @@ function replicaPermission(call: S3Call): Permission | undefined {
   ) {
     return undefined;
   }
-  if (call.method === 'DELETE') return objectAct('s3:ReplicateDelete');
+  // A DELETE by version id is never a replica write (object-delete.ts): the ordinary permission.
+  if (call.method === 'DELETE') return call.query.has('versionId') ? undefined : objectAct('s3:ReplicateDelete');
   if (call.query.has('tagging')) return objectAct('s3:ReplicateTags');
   return objectAct('s3:ReplicateObject');
 }

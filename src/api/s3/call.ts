@@ -11,7 +11,7 @@ import type { ObjectBody } from '../../objects/data.js';
 import { requestBody, readSmallBody, type BodyOptions } from '../../http/payload.js';
 import type { VerifiedRequest } from '../../http/sigv4/verify.js';
 import type { S3Response } from '../../http/respond.js';
-import type { ConditionValues, Decision, PolicyDocument, Principal } from '../../policy/types.js';
+import type { AuthorizeFn, ConditionValues, Principal } from '../../policy/types.js';
 
 export interface S3Call {
   app: App;
@@ -32,11 +32,7 @@ export interface S3Call {
    * Authorizes an extra action this operation needs beyond the one the router checked (e.g.
    * kms:GenerateDataKey on the key of an SSE-KMS upload), for this call's principal.
    */
-  authorize(
-    action: string,
-    resource: string,
-    opts?: { resourcePolicy?: PolicyDocument; resourceAccount?: string; mode?: 's3' | 'kms' | 'trust'; conditions?: ConditionValues },
-  ): Decision;
+  authorize: AuthorizeFn;
   requestId: string;
   /** Time the request was received (ms). */
   now: number;

@@ -62,7 +62,7 @@ export const createMultipartUpload: Handler = async (call) => {
   const meta = metaFromHeaders(call);
   // The upload's data key is made now and kept (wrapped) with it; each part encrypts under it.
   // An SSE-C replica's upload takes the source's encryption as it is (its parts arrive stored).
-  const stored = storedUploadFacts(call, bucket);
+  const stored = storedUploadFacts(call);
   if (stored && bucketEncryption(bucket).sseCBlocked) throw Errors.accessDenied();
   meta.encryption = stored ? stored.encryption : seal(call.app, bucket, key, encryptionRequest(call, bucket), kmsCaller(call)).stored;
   const upload = await createUpload(bucket, key, {
@@ -121,7 +121,7 @@ export const uploadPart: Handler = async (call) => {
   const key = keyOf(call);
   const partNumber = partNumberOf(call);
   const upload = await requireUpload(bucket, key, call.query.get('uploadId')!);
-  const stored = storedPartFacts(call, bucket);
+  const stored = storedPartFacts(call);
   let part;
   if (stored) {
     if (upload.meta.encryption?.algorithm !== 'SSE-C') throw Errors.invalidRequest('Only parts of an SSE-C replica upload are sent as stored.');
@@ -140,7 +140,7 @@ export const completeMultipartUpload: Handler = async (call) => {
   const key = keyOf(call);
   const uploadId = call.query.get('uploadId')!;
   const upload = await requireUpload(bucket, key, uploadId);
-  const replica = replicaRequest(call, bucket);
+  const replica = replicaRequest(call);
   if (!replica) {
     // Completing reads the parts under the upload's key on AWS: kms:Decrypt is needed, and an
     // SSE-C key, if the request gives one, must be the upload's.

@@ -12,7 +12,7 @@ import { bucketOf, documentBody, empty, keyOf, xml, type Handler, writerOwner } 
 
 export const deleteObject: Handler = async (call) => {
   const bucket = bucketOf(call);
-  const replica = call.query.has('versionId') ? undefined : replicaRequest(call, bucket);
+  const replica = call.query.has('versionId') ? undefined : replicaRequest(call);
   if (replica) {
     // A delete marker replicated from another site, with its source's version id.
     const marker = { isDeleteMarker: true, size: 0, etag: '', key: keyOf(call), meta: { user: {} }, tags: [] };

@@ -35,9 +35,9 @@ export const putObject: Handler = async (call) => {
     lastModified: call.now,
     precondition: writePrecondition(key, header(call, 'if-match'), header(call, 'if-none-match')),
   };
-  const replica = replicaRequest(call, bucket);
+  const replica = replicaRequest(call);
   if (replica) checkReplicaDestination(bucket);
-  const stored = replica ? storedObjectFacts(call, bucket) : undefined;
+  const stored = replica ? storedObjectFacts(call) : undefined;
   let v;
   if (replica && stored) {
     // An SSE-C replica arrives as its source stored it; blocking SSE-C blocks replicas too.

@@ -2,9 +2,8 @@
  * The receiving side of replication from another site: requests that carry replication headers
  * (replication/protocol.ts) write replicas instead of new versions.
  */
-import { Errors, S3Error } from '../../errors.js';
+import { S3Error } from '../../errors.js';
 import { CHECKSUM_ALGORITHMS } from '../../objects/checksums.js';
-import type { BucketEntry } from '../../objects/buckets.js';
 import {
   REPLICA_HEADERS,
   type StoredObjectFacts,
@@ -21,14 +20,13 @@ export interface ReplicaRequest {
 }
 
 /**
- * The replica fields of a request, or undefined for an ordinary write. Only the bucket owner's
- * account may write replicas (the identity issue refines this to s3:ReplicateObject /
- * s3:ReplicateDelete under bucket policies); anyone else gets AccessDenied.
+ * The replica fields of a request, or undefined for an ordinary write. Who may write replicas
+ * was decided by the router: s3:ReplicateObject / s3:ReplicateDelete / s3:ReplicateTags under
+ * the caller's policies and the bucket policy (api/s3/authorize.ts).
  */
-export function replicaRequest(call: S3Call, bucket: BucketEntry): ReplicaRequest | undefined {
+export function replicaRequest(call: S3Call): ReplicaRequest | undefined {
   const versionId = header(call, REPLICA_HEADERS.versionId);
   if (versionId === undefined) return undefined;
-  if (call.accountId !== bucket.record.owner) throw Errors.accessDenied();
   const lastModified = Number(header(call, REPLICA_HEADERS.lastModified));
   const owner = header(call, REPLICA_HEADERS.owner) ?? call.accountId;
   if (!/^[A-Za-z0-9._-]{1,1024}$/.test(versionId) || !Number.isSafeInteger(lastModified) || lastModified < 0 || !/^\d{12}$/.test(owner)) {
@@ -38,10 +36,8 @@ export function replicaRequest(call: S3Call, bucket: BucketEntry): ReplicaReques
 }
 
 /** A metadata change written by replication (it must not be replicated again). */
-export function isReplicaSync(call: S3Call, bucket: BucketEntry): boolean {
-  if (header(call, REPLICA_HEADERS.sync) === undefined) return false;
-  if (call.accountId !== bucket.record.owner) throw Errors.accessDenied();
-  return true;
+export function isReplicaSync(call: S3Call): boolean {
+  return header(call, REPLICA_HEADERS.sync) !== undefined;
 }
 
 const invalidStored = () =>
@@ -80,10 +76,9 @@ function encryptionOf(v: unknown, withSalt: boolean): StoredEncryption {
   return out;
 }
 
-function storedHeader(call: S3Call, bucket: BucketEntry): Record<string, unknown> | undefined {
+function storedHeader(call: S3Call): Record<string, unknown> | undefined {
   const raw = header(call, REPLICA_HEADERS.stored);
   if (raw === undefined) return undefined;
-  if (call.accountId !== bucket.record.owner) throw Errors.accessDenied();
   try {
     const v = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as unknown;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidStored();
@@ -94,8 +89,8 @@ function storedHeader(call: S3Call, bucket: BucketEntry): Record<string, unknown
 }
 
 /** What a PutObject replica sent as stored states (undefined: an ordinary body). */
-export function storedObjectFacts(call: S3Call, bucket: BucketEntry): StoredObjectFacts | undefined {
-  const v = storedHeader(call, bucket);
+export function storedObjectFacts(call: S3Call): StoredObjectFacts | undefined {
+  const v = storedHeader(call);
   if (!v) return undefined;
   if (!isSize(v.size) || !isEtag(v.etag)) throw invalidStored();
   const facts: StoredObjectFacts = { encryption: encryptionOf(v.encryption, true), size: v.size, etag: v.etag };
@@ -105,14 +100,14 @@ export function storedObjectFacts(call: S3Call, bucket: BucketEntry): StoredObje
 }
 
 /** What a CreateMultipartUpload of a replica sent as stored states. */
-export function storedUploadFacts(call: S3Call, bucket: BucketEntry): StoredUploadFacts | undefined {
-  const v = storedHeader(call, bucket);
+export function storedUploadFacts(call: S3Call): StoredUploadFacts | undefined {
+  const v = storedHeader(call);
   return v ? { encryption: encryptionOf(v.encryption, false) } : undefined;
 }
 
 /** What an UploadPart of a replica sent as stored states. */
-export function storedPartFacts(call: S3Call, bucket: BucketEntry): StoredPartFacts | undefined {
-  const v = storedHeader(call, bucket);
+export function storedPartFacts(call: S3Call): StoredPartFacts | undefined {
+  const v = storedHeader(call);
   if (!v) return undefined;
   if (typeof v.salt !== 'string' || !B64_16.test(v.salt) || !isSize(v.size) || !isEtag(v.etag)) throw invalidStored();
   const facts: StoredPartFacts = { salt: v.salt, size: v.size, etag: v.etag };

@@ -2,6 +2,7 @@
  * Put/Get/DeleteBucketReplication.
  */
 import { Errors, S3Error } from '../../errors.js';
+import { deniedMessage } from '../../http/authorizer.js';
 import { parseXmlBody } from '../../http/xml.js';
 import { parseReplicationConfig, replicationConfigXml } from '../../replication/config.js';
 import { SiteUnavailable } from '../../replication/sites.js';
@@ -34,10 +35,7 @@ export const putBucketReplication: Handler = async (call) => {
   // Handing the role to S3 needs iam:PassRole on it (spec §5.1; row 24, a [U] message).
   const pass = call.authorize('iam:PassRole', config.role, { conditions: { 'iam:passedtoservice': ['s3.amazonaws.com'] } });
   if (!pass.allowed) {
-    throw Errors.accessDenied(
-      `User: ${call.principal.arn} is not authorized to perform: iam:PassRole on resource: ${config.role} ` +
-        (pass.reason === 'explicit-deny' ? 'with an explicit deny in an identity-based policy' : 'because no identity-based policy allows the iam:PassRole action'),
-    );
+    throw Errors.accessDenied(deniedMessage(call.principal, 'iam:PassRole', config.role, pass, false, false));
   }
   await call.app.buckets.setReplication(bucket.record.name, config);
   return empty(200);

@@ -43,7 +43,7 @@ async function setObjectTags(call: S3Call, tags: Tags) {
   const versionId = call.query.get('versionId');
   checkVersionIdArgument(versionId);
   const v = await findReadableVersion(bucket, key, versionId, call.method);
-  const replication = planMetadataChange(bucket, v, isReplicaSync(call, bucket));
+  const replication = planMetadataChange(bucket, v, isReplicaSync(call));
   if (!(await bucket.region.meta.setTags(bucket.record.name, key, v.versionId, tags, replication))) {
     // The version went away between the lookup and the update.
     throw versionId === undefined ? Errors.noSuchKey(key) : Errors.noSuchVersion(key, versionId);

@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { App } from '../../app.js';
-import type { ConditionValues, Decision, PolicyDocument, Principal } from '../../policy/types.js';
+import type { AuthorizeFn, ConditionValues, Principal } from '../../policy/types.js';
 
 export interface ServiceCall {
   app: App;
@@ -39,11 +39,7 @@ export interface ServiceCall {
    * Authorizes `action` on `resource` for this call's principal, with its identity policies and
    * the given resource policy (a key policy, a trust policy), plus extra condition values.
    */
-  authorize(
-    action: string,
-    resource: string,
-    opts?: { resourcePolicy?: PolicyDocument; resourceAccount?: string; mode?: 's3' | 'kms' | 'trust'; conditions?: ConditionValues },
-  ): Decision;
+  authorize: AuthorizeFn;
 }
 
 export interface ServiceResponse {
