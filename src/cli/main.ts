@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { closeApp, openApp } from '../app.js';
 import { ConfigError, DEFAULT_CONFIG, readConfigFile, resolveConfig, type Config } from '../config/config.js';
+import { defaultCipherThreads, setCipherThreads } from '../crypto/cipher-pool.js';
 import { devTlsNames, ensureDevTls, type DevTls } from '../http/dev-tls.js';
 import { startServer } from '../http/server.js';
 import { registerReplicationCommands } from './replication-commands.js';
@@ -17,6 +18,11 @@ function parsePort(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('a port is 0-65535 (0: any free port)');
   return n;
+}
+
+function parseCount(v: string): number {
+  if (!/^\d{1,2}$/.test(v) || Number(v) > 64) throw new InvalidArgumentError('a count is 0-64');
+  return Number(v);
 }
 
 function parseList(v: string): string[] {
@@ -41,6 +47,7 @@ interface ServeOptions {
   tls?: boolean;
   masterKeyFile?: string;
   logLevel?: string;
+  cipherThreads?: number;
 }
 
 function flagsToConfig(o: ServeOptions): Partial<Config> {
@@ -51,6 +58,7 @@ function flagsToConfig(o: ServeOptions): Partial<Config> {
     regions: o.regions,
     domains: o.domain,
     logLevel: o.logLevel,
+    cipherThreads: o.cipherThreads,
     tlsGenerate: o.tls,
     masterKeyFile: o.masterKeyFile,
   };
@@ -107,6 +115,7 @@ async function serve(o: ServeOptions): Promise<void> {
   } else if (config.tlsGenerate) {
     log.info('--tls ignored: an explicit certificate (--tls-cert/--tls-key or "tls") is configured');
   }
+  setCipherThreads(config.cipherThreads);
   const app = await openApp(config, log);
   const server = await startServer(app);
   process.stdout.write(banner(config, server.url, devTls));
@@ -137,7 +146,7 @@ program
   .description('Start the server: S3 API for every configured region, on one address')
   .option(
     '-c, --config <file>',
-    'JSON config file (same keys as the flags: host, port, dataDir, regions, credentials, domains, tls, tlsGenerate, masterKeyFile, inlineThreshold, logLevel)',
+    'JSON config file (same keys as the flags: host, port, dataDir, regions, credentials, domains, tls, tlsGenerate, masterKeyFile, inlineThreshold, logLevel, cipherThreads)',
   )
   .option('--host <address>', `address to listen on (default ${DEFAULT_CONFIG.host}, loopback only)`)
   .option('-p, --port <port>', `port to listen on, 0 for any free port (default ${DEFAULT_CONFIG.port})`, parsePort)
@@ -152,6 +161,11 @@ program
   .option('--tls', 'serve HTTPS with a certificate from a development CA made once under <data-dir>/tls (trust it with AWS_CA_BUNDLE); --tls-cert/--tls-key win')
   .option('--master-key-file <path>', 'file holding the KMS master key (wraps the per-object data keys)')
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default info)')
+  .option(
+    '--cipher-threads <n>',
+    `worker threads that encrypt and decrypt object data beside the event loop; 0 does it on the event loop (default: cores - 1, 1 to 4; here ${defaultCipherThreads()})`,
+    parseCount,
+  )
   .action(async (o: ServeOptions) => {
     try {
       await serve(o);

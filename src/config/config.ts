@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { defaultCipherThreads } from '../crypto/cipher-pool.js';
 
 export interface CredentialConfig {
   accessKeyId: string;
@@ -39,6 +40,11 @@ export interface Config {
   sites: SiteConfig[];
   /** Replication copies in flight at once, per region. */
   replicationConcurrency: number;
+  /**
+   * Worker threads that seal and open object data (crypto/cipher-pool.ts); 0 keeps it on the
+   * event loop. Process-wide.
+   */
+  cipherThreads: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -54,6 +60,7 @@ export const DEFAULT_CONFIG: Config = {
   logLevel: 'info',
   sites: [],
   replicationConcurrency: 16,
+  cipherThreads: defaultCipherThreads(),
 };
 
 const REGION_RE = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
@@ -116,6 +123,9 @@ function validateConfig(c: Config): Config {
   }
   if (!Number.isInteger(c.replicationConcurrency) || c.replicationConcurrency < 1 || c.replicationConcurrency > 1024) {
     throw new ConfigError('replicationConcurrency must be 1 to 1024');
+  }
+  if (!Number.isInteger(c.cipherThreads) || c.cipherThreads < 0 || c.cipherThreads > 64) {
+    throw new ConfigError('cipherThreads must be 0 to 64');
   }
   if (!Array.isArray(c.sites)) throw new ConfigError('sites must be a list');
   const siteNames = new Set<string>();

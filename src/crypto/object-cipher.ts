@@ -18,6 +18,9 @@
  */
 import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { LruMap } from '../lru.js';
+import { isRecyclable, markRecyclable, releaseReadBuffer } from '../read-buffers.js';
+import { CipherJobError, cipherThreadCount, runCipherJob, type CipherJob, type OpenJob } from './cipher-pool.js';
 
 export const CIPHER_CHUNK = 65536;
 export const CIPHER_TAG = 16;
@@ -62,22 +65,12 @@ export function newSalt(): Buffer {
  * GET's CPU; hot objects are read again and again. Bounded (LRU by insertion order); the data
  * keys these derive from are in memory during the same requests anyway.
  */
-const SUBKEY_CACHE_MAX = 4096;
-const subkeys = new Map<string, Buffer>();
+const subkeys = new LruMap<string, Buffer>(4096);
 
 function subkey(key: Buffer, salt: Buffer): Buffer {
   if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) throw new RangeError(`data key must be ${KEY_BYTES} bytes`);
   if (!Buffer.isBuffer(salt) || salt.length !== CIPHER_SALT) throw new RangeError(`salt must be ${CIPHER_SALT} bytes`);
-  const id = key.toString('latin1') + salt.toString('latin1');
-  let k = subkeys.get(id);
-  if (k) {
-    subkeys.delete(id);
-  } else {
-    k = Buffer.from(crypto.hkdfSync('sha256', key, salt, HKDF_INFO, KEY_BYTES));
-    if (subkeys.size >= SUBKEY_CACHE_MAX) subkeys.delete(subkeys.keys().next().value!);
-  }
-  subkeys.set(id, k);
-  return k;
+  return subkeys.memo(key.toString('latin1') + salt.toString('latin1'), () => Buffer.from(crypto.hkdfSync('sha256', key, salt, HKDF_INFO, KEY_BYTES)));
 }
 
 /**
@@ -130,78 +123,169 @@ class ChunkSealer {
 }
 
 /**
- * Encrypts a stream of unknown length. A full chunk is held back until either one more byte
- * arrives (then it is not the last) or the input ends (then it is), so at most one chunk is
- * buffered.
+ * Seals chunks `first`.. of a stream in place: `buf` holds `plainLength` plaintext bytes from
+ * offset 0 (every chunk full but the last) and has room for their tags; returns the sealed
+ * length. `lastFinal` says whether the last of these chunks ends the stream.
  */
-export function encryptStream(key: Buffer, salt: Buffer): Transform {
-  const sealer = new ChunkSealer(subkey(key, salt));
-  const pending = Buffer.allocUnsafe(CIPHER_CHUNK);
+export function sealChunksInPlace(subkey: Buffer, first: number, plainLength: number, lastFinal: boolean, buf: Buffer): number {
+  const n = lastFinal ? chunkCount(plainLength) : plainLength / CIPHER_CHUNK;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`cannot seal ${plainLength} bytes as whole chunks`);
+  const sealedLength = plainLength + n * CIPHER_TAG;
+  if (buf.length < sealedLength) throw new RangeError(`buffer of ${buf.length} bytes cannot hold ${sealedLength} sealed bytes`);
+  const sealer = new ChunkSealer(subkey);
+  // Backwards: chunk k's sealed bytes land at or after its own plaintext and cover only the
+  // plaintext of chunks already sealed, so nothing is overwritten before it is read.
+  for (let k = n - 1; k >= 0; k--) {
+    const from = k * CIPHER_CHUNK;
+    const to = Math.min(from + CIPHER_CHUNK, plainLength);
+    const [body, tag] = sealer.seal(first + k, lastFinal && k === n - 1, buf.subarray(from, to));
+    const at = k * SEALED_CHUNK;
+    body.copy(buf, at);
+    tag.copy(buf, at + body.length);
+  }
+  return sealedLength;
+}
+
+/**
+ * Opens whole sealed chunks `first`.. in place: `buf[offset, offset + length)` holds them, the
+ * plaintext is written from `offset` on; returns its length. `finalIndex` is the index of the
+ * stream's last chunk, the only one that may be short. Throws CipherIntegrityError when a chunk
+ * does not authenticate or the run does not end on a chunk boundary.
+ */
+export function openChunksInPlace(subkey: Buffer, first: number, finalIndex: number, buf: Buffer, offset: number, length: number): number {
+  const sealer = new ChunkSealer(subkey);
+  let r = offset;
+  let w = offset;
+  const end = offset + length;
+  for (let i = first; r < end; i++) {
+    if (i > finalIndex) throw new CipherIntegrityError('more ciphertext than the stream has chunks');
+    const n = i < finalIndex ? SEALED_CHUNK : end - r;
+    if (r + n > end || n < CIPHER_TAG || n > SEALED_CHUNK) throw new CipherIntegrityError(`chunk ${i} is incomplete`);
+    // The plaintext lands at or before its own ciphertext: later chunks are not touched.
+    w += sealer.open(i, i === finalIndex, buf.subarray(r, r + n)).copy(buf, w);
+    r += n;
+  }
+  return w - offset;
+}
+
+/** Runs of at least this many chunks go to a cipher thread; shorter ones cost less in place. */
+const OFFLOAD_MIN_CHUNKS = 4;
+/** Plaintext chunks an encrypting stream gathers into one sealing job. */
+const SEAL_BATCH_CHUNKS = 16;
+/**
+ * Ciphertext reads of this size hold whole chunks only (16 sealed chunks, 1 MiB of plaintext):
+ * a read that starts on a chunk boundary, as every decryptRange plan does, goes to a cipher
+ * thread whole, with no chunk split across two reads to gather and open on the event loop.
+ */
+export const CIPHER_READ_SIZE = SEAL_BATCH_CHUNKS * (CIPHER_CHUNK + CIPHER_TAG);
+
+function offloading(chunks: number): boolean {
+  return chunks >= OFFLOAD_MIN_CHUNKS && cipherThreadCount() > 0;
+}
+
+/** Whether `buf` may move to a cipher thread: its memory is the caller's alone, from offset 0. */
+function movable(buf: Buffer): boolean {
+  return buf.byteOffset === 0 && buf.buffer instanceof ArrayBuffer && (buf.byteLength === buf.buffer.byteLength || isRecyclable(buf));
+}
+
+/** Runs a job on `buf` (movable) in a cipher thread; the result is a view of the same memory. */
+async function offThread(job: CipherJob, buf: Buffer): Promise<Buffer> {
+  if (!movable(buf)) throw new RangeError('a cipher job needs an ArrayBuffer of its own');
+  const recycle = isRecyclable(buf);
+  try {
+    const r = await runCipherJob(job, buf.buffer as ArrayBuffer);
+    const at = job.op === 'open' ? job.offset : 0;
+    const view = Buffer.from(r.buf, at, r.length);
+    // The memory came back whole to this one view: it stays recyclable.
+    return recycle && at === 0 ? markRecyclable(view) : view;
+  } catch (e) {
+    if (e instanceof CipherJobError && e.integrity) throw new CipherIntegrityError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Encrypts a stream of unknown length. Plaintext is gathered into batches of
+ * SEAL_BATCH_CHUNKS chunks, sealed in a cipher thread; a full batch is held back until either
+ * one more byte arrives (then its last chunk is not the stream's last) or the input ends (then
+ * it is), so at most one batch is buffered.
+ */
+export function encryptStream(key: Buffer, salt: Buffer, expectedLength?: number): Transform {
+  const streamKey = subkey(key, salt);
+  const batchPlain = SEAL_BATCH_CHUNKS * CIPHER_CHUNK;
+  const fullBatch = SEAL_BATCH_CHUNKS * SEALED_CHUNK;
+  // A small body gets a small buffer (many concurrent small uploads must not each hold 1 MiB);
+  // one of unknown length starts at one chunk and grows.
+  const initial = expectedLength === undefined ? SEALED_CHUNK : Math.min(fullBatch, Math.max(CIPHER_TAG, cipherLength(expectedLength)));
+  let pending = Buffer.allocUnsafeSlow(initial);
   let fill = 0;
   let index = 0;
 
+  /** Room for `n` more plaintext bytes (and their tags) in the batch, up to a full batch. */
+  const reserve = (n: number): void => {
+    const want = Math.min(fullBatch, cipherLength(fill + n));
+    if (pending.length >= want) return;
+    const grown = Buffer.allocUnsafeSlow(Math.min(fullBatch, Math.max(want, pending.length * 2)));
+    pending.copy(grown, 0, 0, fill);
+    pending = grown;
+  };
+
+  /** Seals the batch (`fill` bytes) and returns its ciphertext; the batch starts over. */
+  const sealBatch = async (lastFinal: boolean): Promise<Buffer> => {
+    const n = lastFinal ? chunkCount(fill) : fill / CIPHER_CHUNK;
+    const first = index;
+    const plainLength = fill;
+    index += n;
+    fill = 0;
+    const batch = pending;
+    // The batch leaves with its ciphertext: the next one needs a buffer of its own.
+    if (!lastFinal) pending = Buffer.allocUnsafeSlow(fullBatch);
+    if (!offloading(n)) return batch.subarray(0, sealChunksInPlace(streamKey, first, plainLength, lastFinal, batch));
+    return offThread({ op: 'seal', key: new Uint8Array(streamKey), first, plainLength, lastFinal }, batch);
+  };
+
   return new Transform({
     transform(data: Buffer, _enc: BufferEncoding, callback: TransformCallback) {
-      try {
+      (async () => {
         let offset = 0;
         while (offset < data.length) {
-          if (fill === CIPHER_CHUNK) {
-            // Another byte exists, so the held chunk is not the last.
-            const [body, tag] = sealer.seal(index++, false, pending);
-            this.push(body);
-            this.push(tag);
-            fill = 0;
-          }
-          const remaining = data.length - offset;
-          if (fill === 0 && remaining > CIPHER_CHUNK) {
-            // Whole chunk followed by more input in the same write: seal it without copying.
-            const [body, tag] = sealer.seal(index++, false, data.subarray(offset, offset + CIPHER_CHUNK));
-            this.push(body);
-            this.push(tag);
-            offset += CIPHER_CHUNK;
-            continue;
-          }
-          const take = Math.min(CIPHER_CHUNK - fill, remaining);
+          // Another byte exists, so the held batch's last chunk is not the stream's last.
+          if (fill === batchPlain) this.push(await sealBatch(false));
+          const take = Math.min(batchPlain - fill, data.length - offset);
+          reserve(take);
           data.copy(pending, fill, offset, offset + take);
           fill += take;
           offset += take;
         }
-        callback();
-      } catch (err) {
-        callback(err as Error);
-      }
+      })().then(() => callback(), (err: Error) => callback(err));
     },
     flush(callback: TransformCallback) {
-      try {
-        const [body, tag] = sealer.seal(index++, true, pending.subarray(0, fill));
-        this.push(body);
-        this.push(tag);
-        callback();
-      } catch (err) {
-        callback(err as Error);
-      }
+      sealBatch(true).then(
+        (sealed) => callback(null, sealed),
+        (err: Error) => callback(err),
+      );
     },
   });
 }
 
 export function encryptBuffer(key: Buffer, salt: Buffer, plain: Buffer): Buffer {
-  const sealer = new ChunkSealer(subkey(key, salt));
-  const chunks = chunkCount(plain.length);
   const out = Buffer.allocUnsafe(cipherLength(plain.length));
-  let w = 0;
-  for (let i = 0; i < chunks; i++) {
-    const from = i * CIPHER_CHUNK;
-    const to = Math.min(from + CIPHER_CHUNK, plain.length);
-    const [body, tag] = sealer.seal(i, i === chunks - 1, plain.subarray(from, to));
-    w += body.copy(out, w);
-    w += tag.copy(out, w);
-  }
+  plain.copy(out);
+  sealChunksInPlace(subkey(key, salt), 0, plain.length, true, out);
   return out;
 }
 
 /** Plaintext length of chunk i of a stream of plainLength bytes. */
 function chunkPlainLength(i: number, plainLength: number, chunks: number): number {
   return i < chunks - 1 ? CIPHER_CHUNK : plainLength - (chunks - 1) * CIPHER_CHUNK;
+}
+
+export interface DecryptOptions {
+  /**
+   * The buffers written to the decipher are its alone (nobody reads them after the write, as
+   * with a file read stream's): whole ones may move to a cipher thread without a copy.
+   */
+  ownsInput?: boolean;
 }
 
 /**
@@ -214,6 +298,9 @@ function chunkPlainLength(i: number, plainLength: number, chunks: number): numbe
  * `decryptRange(k, s, 0, 0, -1)`): nothing is emitted, but the chunk holding `start` (the
  * last chunk when start === plainLength) is still read and authenticated, so an emptied or
  * swapped blob is caught even when no bytes are returned.
+ *
+ * Runs of whole chunks within one input buffer are opened in a cipher thread; chunks split
+ * across input buffers are gathered and opened in place.
  */
 export function decryptRange(
   key: Buffer,
@@ -221,24 +308,27 @@ export function decryptRange(
   plainLength: number,
   start: number,
   end: number,
+  options: DecryptOptions = {},
 ): { cipherStart: number; cipherEnd: number; decipher: Transform } {
   checkLength(plainLength);
   checkLength(start, 'start');
   if (!Number.isSafeInteger(end) || end < start - 1 || end >= plainLength) {
     throw new RangeError(`bad range [${start}, ${end}] for ${plainLength} bytes`);
   }
-  const sealer = new ChunkSealer(subkey(key, salt));
+  const streamKey = subkey(key, salt);
+  const sealer = new ChunkSealer(streamKey);
   const chunks = chunkCount(plainLength);
+  const finalIndex = chunks - 1;
   const empty = end < start;
-  const firstChunk = Math.min(Math.floor(start / CIPHER_CHUNK), chunks - 1);
+  const firstChunk = Math.min(Math.floor(start / CIPHER_CHUNK), finalIndex);
   const lastChunk = empty ? firstChunk : Math.floor(end / CIPHER_CHUNK);
   const cipherStart = firstChunk * SEALED_CHUNK;
   const cipherEnd = lastChunk * SEALED_CHUNK + chunkPlainLength(lastChunk, plainLength, chunks) + CIPHER_TAG - 1;
+  const sealedLength = (i: number) => chunkPlainLength(i, plainLength, chunks) + CIPHER_TAG;
 
   const held = Buffer.allocUnsafe(SEALED_CHUNK);
   let fill = 0;
   let index = firstChunk;
-  let need = chunkPlainLength(index, plainLength, chunks) + CIPHER_TAG;
 
   /**
    * Plaintext of one transform call, pushed as one buffer: a socket write per input buffer (up
@@ -246,53 +336,94 @@ export function decryptRange(
    */
   const out: Buffer[] = [];
   const flushOut = (stream: Transform): void => {
-    if (out.length === 1) stream.push(out[0]);
-    else if (out.length > 1) stream.push(Buffer.concat(out));
+    if (out.length === 1) {
+      stream.push(out[0]);
+    } else if (out.length > 1) {
+      stream.push(Buffer.concat(out));
+      // Copied: whichever of them are recyclable (outputs of cipher threads) are done with.
+      for (const b of out) releaseReadBuffer(b);
+    }
     out.length = 0;
   };
 
-  /** Authenticates one sealed chunk and queues the part of it inside the range. */
-  const emit = (_stream: Transform, sealed: Buffer): void => {
-    const plain = sealer.open(index, index === chunks - 1, sealed);
-    if (!empty) {
-      const base = index * CIPHER_CHUNK;
-      const lo = index === firstChunk ? start - base : 0;
-      const hi = index === lastChunk ? end - base + 1 : plain.length;
-      out.push(lo === 0 && hi === plain.length ? plain : plain.subarray(lo, hi));
+  /** Queues the part inside the range of `plain`, the plaintext of chunks `from`.. (`count` of them). */
+  const queue = (plain: Buffer, from: number, count: number): void => {
+    index = from + count;
+    if (empty) return;
+    const base = from * CIPHER_CHUNK;
+    const lo = Math.max(start, base) - base;
+    const hi = Math.min(end + 1, base + plain.length) - base;
+    if (hi > lo) out.push(lo === 0 && hi === plain.length ? plain : plain.subarray(lo, hi));
+  };
+
+  /** Opens the whole chunks at data[offset, offset + length) in a cipher thread. */
+  const openOffThread = async (data: Buffer, offset: number, length: number, count: number): Promise<void> => {
+    const from = index;
+    const job: OpenJob = { op: 'open', key: new Uint8Array(streamKey), first: from, finalIndex, offset, length };
+    if (options.ownsInput && movable(data)) {
+      queue(await offThread(job, data), from, count);
+    } else {
+      const copy = Buffer.allocUnsafeSlow(length);
+      data.copy(copy, 0, offset, offset + length);
+      queue(await offThread({ ...job, offset: 0 }, copy), from, count);
     }
-    index++;
-    need = index <= lastChunk ? chunkPlainLength(index, plainLength, chunks) + CIPHER_TAG : 0;
+  };
+
+  const transformOne = async (data: Buffer): Promise<void> => {
+    let offset = 0;
+    while (offset < data.length) {
+      if (index > lastChunk) throw new CipherIntegrityError('more ciphertext than the range needs');
+      const need = sealedLength(index);
+      if (fill === 0) {
+        // Whole chunks of this write, from offset on.
+        let count = 0;
+        let length = 0;
+        while (index + count <= lastChunk && length + sealedLength(index + count) <= data.length - offset) {
+          length += sealedLength(index + count);
+          count++;
+        }
+        if (offloading(count)) {
+          // The tail (part of the next chunk) is kept first: the buffer may leave this thread.
+          const tail = data.length - offset - length;
+          if (tail > 0) data.copy(held, 0, offset + length);
+          await openOffThread(data, offset, length, count);
+          if (tail > 0 && index > lastChunk) throw new CipherIntegrityError('more ciphertext than the range needs');
+          fill = tail;
+          return;
+        }
+        if (count > 0) {
+          // One chunk in place, no copy.
+          queue(sealer.open(index, index === finalIndex, data.subarray(offset, offset + need)), index, 1);
+          offset += need;
+          continue;
+        }
+      }
+      const take = Math.min(need - fill, data.length - offset);
+      data.copy(held, fill, offset, offset + take);
+      fill += take;
+      offset += take;
+      if (fill === need) {
+        fill = 0;
+        queue(sealer.open(index, index === finalIndex, held.subarray(0, need)), index, 1);
+      }
+    }
   };
 
   const decipher = new Transform({
     transform(data: Buffer, _enc: BufferEncoding, callback: TransformCallback) {
-      try {
-        let offset = 0;
-        while (offset < data.length) {
-          if (index > lastChunk) throw new CipherIntegrityError('more ciphertext than the range needs');
-          const remaining = data.length - offset;
-          if (fill === 0 && remaining >= need) {
-            // The whole chunk is in this write: authenticate it in place, no copy.
-            const sealed = data.subarray(offset, offset + need);
-            offset += need;
-            emit(this, sealed);
-            continue;
-          }
-          const take = Math.min(need - fill, remaining);
-          data.copy(held, fill, offset, offset + take);
-          fill += take;
-          offset += take;
-          if (fill === need) {
-            fill = 0;
-            emit(this, held.subarray(0, need));
-          }
-        }
-        flushOut(this);
-        callback();
-      } catch (err) {
-        out.length = 0;
-        callback(err as Error);
-      }
+      transformOne(data).then(
+        () => {
+          // Opened here into other buffers (or moved to a cipher thread and back as output):
+          // an input of our own is done with.
+          if (options.ownsInput) releaseReadBuffer(data);
+          flushOut(this);
+          callback();
+        },
+        (err: Error) => {
+          out.length = 0;
+          callback(err);
+        },
+      );
     },
     flush(callback: TransformCallback) {
       if (index <= lastChunk) {

@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { S3Error } from '../errors.js';
+import { releaseReadBuffer } from '../read-buffers.js';
 import { el, esc } from './xml.js';
 
 export type HeaderValue = string | number | undefined;
@@ -55,8 +56,9 @@ export async function send(res: ServerResponse, r: S3Response, isHead: boolean):
 /**
  * Pipes a body into the response with backpressure. A failing body ends the connection (the
  * status line is gone, and a short body must not look complete); a client that goes away
- * stops the read. Plain pipe(), because stream/promises' pipeline allocates an AbortSignal and
- * an AbortError per call, which shows up at high request rates.
+ * stops the read. Not stream/promises' pipeline, which allocates an AbortSignal and an
+ * AbortError per call (visible at high request rates); not pipe() either, because each chunk's
+ * write callback is where a recycled read buffer (read-buffers.ts) is known to be written.
  */
 function pipeTo(body: Readable, res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -65,12 +67,21 @@ function pipeTo(body: Readable, res: ServerResponse): Promise<void> {
       if (res.headersSent) res.destroy(err);
       reject(err);
     };
+    const onDrain = () => body.resume();
     body.once('error', onError);
     res.once('close', () => {
+      res.off('drain', onDrain);
       if (!body.destroyed) body.destroy();
       resolve();
     });
-    body.pipe(res);
+    body.on('data', (chunk: Buffer) => {
+      // The socket has taken the bytes when the callback runs, successful or not: the buffer
+      // is free then, and only then.
+      const ok = res.write(chunk, () => releaseReadBuffer(chunk));
+      if (!ok) body.pause();
+    });
+    res.on('drain', onDrain);
+    body.once('end', () => res.end());
   });
 }
 

@@ -392,9 +392,12 @@ export interface BlobStore {
   create(): BlobWriter;
   /**
    * The bytes of consecutive blob segments (each [start, end] inclusive) as one stream. The blobs
-   * stay readable until the stream closes, even if they are deleted meanwhile.
+   * stay readable until the stream closes, even if they are deleted meanwhile. Each buffer the
+   * stream yields is the reader's alone, so a reader may hand it on to another thread; buffers
+   * may be recyclable (read-buffers.ts): a reader done with one may release it. `readSize` asks for reads of that many bytes (the last of each
+   * segment shorter), so that buffers can line up with a format's units.
    */
-  read(segments: BlobSegment[]): Readable;
+  read(segments: BlobSegment[], readSize?: number): Readable;
   delete(blobId: string): Promise<void>;
   /** Removes blob files older than `before` that nothing references (left by a crash). */
   sweepOrphans(isReferenced: (blobId: string) => Promise<boolean>, before: number): Promise<number>;

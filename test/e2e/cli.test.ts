@@ -15,7 +15,7 @@ describe('xregion command line', () => {
     assert.match(top.stdout, /serve/);
     const serve = await run(process.execPath, [BIN, 'serve', '--help']);
     assert.equal(serve.code, 0);
-    for (const flag of ['--host', '--port', '--data-dir', '--regions', '--config', '--tls-cert', '--tls-key', '--access-key']) {
+    for (const flag of ['--host', '--port', '--data-dir', '--regions', '--config', '--tls-cert', '--tls-key', '--access-key', '--cipher-threads']) {
       assert.ok(serve.stdout.includes(flag), `serve --help mentions ${flag}`);
     }
   });
@@ -30,6 +30,9 @@ describe('xregion command line', () => {
     const typo = await run(process.execPath, [BIN, 'serve', '--config', file]);
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /unknown setting "prot"/);
+    const threads = await run(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dir, '--cipher-threads', '65']);
+    assert.notEqual(threads.code, 0);
+    assert.match(threads.stderr, /a count is 0-64/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -25,6 +25,10 @@ describe('config', () => {
     assert.throws(() => resolveConfig({ regions: [] }, {}), ConfigError);
     assert.throws(() => resolveConfig({ port: 70000 }, {}), ConfigError);
     assert.throws(() => resolveConfig({ credentials: [{ accessKeyId: 'a', secretAccessKey: 'b', accountId: '12' }] }, {}), ConfigError);
+    assert.throws(() => resolveConfig({ cipherThreads: -1 }, {}), /cipherThreads must be 0 to 64/);
+    assert.throws(() => resolveConfig({ cipherThreads: 1.5 }, {}), /cipherThreads/);
+    assert.equal(resolveConfig({ cipherThreads: 3 }, { cipherThreads: 0 }).cipherThreads, 0);
+    assert.ok(DEFAULT_CONFIG.cipherThreads >= 1 && DEFAULT_CONFIG.cipherThreads <= 4);
   });
   it('reads a JSON file and refuses unknown keys', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xr-cfg-'));

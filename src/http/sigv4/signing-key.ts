@@ -11,6 +11,7 @@
  * it without limit.
  */
 import crypto, { createHmac } from 'node:crypto';
+import { LruMap } from '../../lru.js';
 
 function hmacSha256(key: Buffer | string, data: Buffer | string): Buffer {
   return createHmac('sha256', key).update(data).digest();
@@ -71,9 +72,7 @@ export function deriveSigningKey(secretAccessKey: string, date: string, region: 
   return hmacSha256(kService, 'aws4_request');
 }
 
-const MAX_ENTRIES = 256;
-// Map iteration order is insertion order, which makes it an LRU when hits are re-inserted.
-const cache = new Map<string, Buffer>();
+const cache = new LruMap<string, Buffer>(256);
 
 /**
  * Cached derivation. The returned Buffer is shared with the cache: callers use it as an HMAC key
@@ -89,20 +88,8 @@ export function getSigningKey(secretAccessKey: string, date: string, region: str
   // NUL cannot occur in any of the parts (the scope is split on '/', secrets are base64-ish), so
   // the joined string is an unambiguous key.
   const id = `${secretAccessKey}\0${date}\0${region}\0${service}`;
-  const hit = cache.get(id);
-  if (hit) {
-    cache.delete(id);
-    cache.set(id, hit);
-    last = { secret: secretAccessKey, date, region, service, key: hit };
-    return hit;
-  }
-  const key = deriveSigningKey(secretAccessKey, date, region, service);
-  cache.set(id, key);
+  const key = cache.memo(id, () => deriveSigningKey(secretAccessKey, date, region, service));
   last = { secret: secretAccessKey, date, region, service, key };
-  if (cache.size > MAX_ENTRIES) {
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
-  }
   return key;
 }
 

@@ -13,7 +13,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GroupSync } from '../group-sync.js';
+import { READ_BUFFER_BYTES } from '../../read-buffers.js';
 import type { BlobSegment, BlobStore, BlobWriter } from '../types.js';
+import { FileRangeReader } from './range-reader.js';
 
 /** Chunks are gathered into writes of about this size: fewer syscalls, bounded memory. */
 const WRITE_BATCH = 1024 * 1024;
@@ -21,10 +23,15 @@ const BLOB_ID = /^[0-9a-f]{32}$/;
 /** Reads of up to 1 MiB: fewer syscalls and buffers per object than the default 64 KiB. */
 const READ_CHUNK = 1024 * 1024;
 
-async function* concatFiles(files: Array<{ path: string; start: number; end: number }>): AsyncGenerator<Buffer> {
+/** Reads [start, end] of a file in reads of `readSize` bytes (fewer when the range is shorter). */
+function readFile(file: string, start: number, end: number, readSize: number): Readable {
+  return new FileRangeReader(file, start, end, Math.max(1, Math.min(readSize, end - start + 1)));
+}
+
+async function* concatFiles(files: Array<{ path: string; start: number; end: number }>, readSize: number): AsyncGenerator<Buffer> {
   for (const f of files) {
     if (f.end < f.start) continue;
-    yield* fs.createReadStream(f.path, { start: f.start, end: f.end, highWaterMark: READ_CHUNK });
+    yield* readFile(f.path, f.start, f.end, readSize);
   }
 }
 
@@ -68,7 +75,8 @@ export class FileBlobStore implements BlobStore {
     return new FileBlobWriter(id, this.pathOf(id), this.dirSync.get(id.slice(0, 2))!);
   }
 
-  read(segments: BlobSegment[]): Readable {
+  read(segments: BlobSegment[], readSize = READ_CHUNK): Readable {
+    if (!Number.isInteger(readSize) || readSize < 1 || readSize > READ_BUFFER_BYTES) throw new RangeError(`bad read size ${readSize}`);
     // Pin every segment now, not when its turn comes: a delete committed while the first part
     // streams must not remove a later one.
     for (const s of segments) this.pin(s.blobId);
@@ -76,10 +84,10 @@ export class FileBlobStore implements BlobStore {
     let stream: Readable;
     if (segments.length === 1) {
       const s = segments[0]!;
-      stream = fs.createReadStream(this.pathOf(s.blobId), { start: s.start, end: s.end, highWaterMark: Math.min(READ_CHUNK, s.end - s.start + 1) });
+      stream = readFile(this.pathOf(s.blobId), s.start, s.end, readSize);
     } else {
       const paths = segments.map((s) => ({ path: this.pathOf(s.blobId), start: s.start, end: s.end }));
-      stream = Readable.from(concatFiles(paths), { objectMode: false });
+      stream = Readable.from(concatFiles(paths, readSize), { objectMode: false });
     }
     stream.once('close', unpinAll);
     return stream;

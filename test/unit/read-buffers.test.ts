@@ -1,0 +1,120 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { LruMap } from '../../src/lru.js';
+import {
+  isRecyclable,
+  markRecyclable,
+  pooledReadBuffers,
+  READ_BUFFER_BYTES,
+  releaseReadBuffer,
+  takeReadBuffer,
+} from '../../src/read-buffers.js';
+import { FileRangeReader } from '../../src/storage/blobs/range-reader.js';
+
+async function drain(r: FileRangeReader): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const b of r) out.push(b as Buffer);
+  return out;
+}
+
+describe('read buffers', () => {
+  it('a released buffer is reused; slices, copies and strangers are never pooled', () => {
+    while (pooledReadBuffers() > 0) takeReadBuffer(1);
+    const a = takeReadBuffer(1000);
+    assert.equal(a.length, 1000);
+    assert.ok(isRecyclable(a));
+    assert.ok(!isRecyclable(a.subarray(0, 10)), 'a slice is another view: not recyclable');
+    releaseReadBuffer(a.subarray(0, 10));
+    releaseReadBuffer(Buffer.alloc(READ_BUFFER_BYTES));
+    assert.equal(pooledReadBuffers(), 0);
+    releaseReadBuffer(a);
+    assert.equal(pooledReadBuffers(), 1);
+    // A second release of the same view is a no-op: one buffer cannot enter the pool twice.
+    releaseReadBuffer(a);
+    assert.equal(pooledReadBuffers(), 1);
+    const b = takeReadBuffer(READ_BUFFER_BYTES);
+    assert.equal(b.buffer, a.buffer, 'the pooled memory comes back');
+    assert.equal(pooledReadBuffers(), 0);
+    assert.throws(() => takeReadBuffer(READ_BUFFER_BYTES + 1), RangeError);
+    assert.throws(() => takeReadBuffer(-1), RangeError);
+    // Only pool-sized memory can be marked (a view that came back from a worker thread).
+    assert.ok(!isRecyclable(markRecyclable(Buffer.alloc(10))));
+    assert.ok(isRecyclable(markRecyclable(Buffer.from(new ArrayBuffer(READ_BUFFER_BYTES), 0, 5))));
+  });
+
+  it('the pool keeps at most 32 buffers', () => {
+    const taken = Array.from({ length: 40 }, () => takeReadBuffer(16));
+    for (const t of taken) releaseReadBuffer(t);
+    assert.equal(pooledReadBuffers(), 32);
+  });
+
+  it('a detached (transferred) buffer is not pooled', () => {
+    while (pooledReadBuffers() > 0) takeReadBuffer(1);
+    const a = takeReadBuffer(64);
+    structuredClone(a.buffer, { transfer: [a.buffer as ArrayBuffer] });
+    releaseReadBuffer(a);
+    assert.equal(pooledReadBuffers(), 0);
+  });
+});
+
+describe('FileRangeReader', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xregion-reader-'));
+  const file = path.join(dir, 'blob');
+  const data = crypto.randomBytes(3 * 1024 * 1024 + 123);
+  fs.writeFileSync(file, data);
+
+  it('reads a range in reads of the size asked, byte for byte', async () => {
+    for (const [start, end, size] of [
+      [0, data.length - 1, 1024 * 1024],
+      [5, data.length - 7, 1048832],
+      [100, 100, 4096],
+      [1000, 70_000, 65536],
+    ] as const) {
+      const parts = await drain(new FileRangeReader(file, start, end, size));
+      assert.deepEqual(Buffer.concat(parts), data.subarray(start, end + 1), `${start}-${end} by ${size}`);
+      for (const p of parts.slice(0, -1)) assert.equal(p.length, size);
+      for (const p of parts) releaseReadBuffer(p);
+    }
+  });
+
+  it('a file shorter than the range fails the stream instead of ending it early', async () => {
+    await assert.rejects(drain(new FileRangeReader(file, data.length - 10, data.length + 10, 4096)), /ends at/);
+    await assert.rejects(drain(new FileRangeReader(path.join(dir, 'missing'), 0, 10, 4096)), { code: 'ENOENT' });
+  });
+
+  it('closes its file when destroyed early', async () => {
+    const r = new FileRangeReader(file, 0, data.length - 1, 65536);
+    const first = await new Promise<Buffer>((resolve) => r.once('data', resolve));
+    assert.equal(first.length, 65536);
+    r.destroy();
+    await once(r, 'close');
+    assert.throws(() => new FileRangeReader(file, 0, 1, READ_BUFFER_BYTES + 1), RangeError);
+  });
+});
+
+describe('LruMap', () => {
+  it('forgets the least recently used entry first; memo makes once', () => {
+    const m = new LruMap<string, number>(2);
+    m.set('a', 1);
+    m.set('b', 2);
+    assert.equal(m.get('a'), 1); // a is now the most recent
+    m.set('c', 3);
+    assert.equal(m.get('b'), undefined);
+    assert.equal(m.get('a'), 1);
+    assert.equal(m.size, 2);
+    let made = 0;
+    assert.equal(m.memo('d', () => ++made), 1);
+    assert.equal(m.memo('d', () => ++made), 1);
+    assert.equal(made, 1);
+    assert.throws(() => m.memo('e', () => {
+      throw new Error('no');
+    }));
+    assert.equal(m.get('e'), undefined);
+    assert.throws(() => new LruMap(0), RangeError);
+  });
+});
