@@ -45,12 +45,25 @@ export function isSecureTransport(req: IncomingMessage): boolean {
  * The global condition keys of a request. Keys are lower-cased (policy condition keys are
  * case-insensitive); values are strings as the condition operators compare them.
  */
+/** aws:CurrentTime and aws:EpochTime of the current second, made once per second, not per request. */
+let clock: { second: number; currentTime: string[]; epochTime: string[] } | undefined;
+
+function timeKeys(now: number): { currentTime: string[]; epochTime: string[] } {
+  const second = Math.floor(now / 1000);
+  if (clock?.second !== second) {
+    clock = { second, currentTime: [new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')], epochTime: [String(second)] };
+  }
+  return clock;
+}
+
 export function globalConditions(req: IncomingMessage, principal: Principal, now: number, region: string): ConditionValues {
+  const time = timeKeys(now);
   const c: ConditionValues = {
     'aws:securetransport': [isSecureTransport(req) ? 'true' : 'false'],
     'aws:sourceip': [sourceIp(req)],
-    'aws:currenttime': [new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z')],
-    'aws:epochtime': [String(Math.floor(now / 1000))],
+    // Shared arrays: condition values are only read.
+    'aws:currenttime': time.currentTime,
+    'aws:epochtime': time.epochTime,
     'aws:principaltype': [principalType(principal)],
     'aws:requestedregion': [region],
   };

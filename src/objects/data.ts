@@ -156,9 +156,23 @@ export function readRange(blobs: BlobStore, loc: DataLocation, start: number, en
   return openRange(blobs, loc, start, end, crypt);
 }
 
+/**
+ * Plaintext of inline bodies already opened, by their stored ciphertext (the Buffer of a version
+ * record the metadata layer's cache shares between requests): a hot small object is decrypted
+ * once while its record stays cached, instead of once per GET (~10% of a 4 KiB GET). Weak:
+ * an entry lives as long as the record's bytes do. Only the body's cipher is skipped: every read
+ * still opens the data key first (KMS key state, key policy, the SSE-C key's MD5).
+ */
+const openedInline = new WeakMap<Buffer, Buffer>();
+
 function openInline(bytes: Buffer, crypt: DataKey): Buffer {
   if (!crypt.salt) throw new UnreadableData('encrypted inline data has no salt recorded');
-  return decryptBuffer(crypt.key, crypt.salt, bytes, crypt.size);
+  let plain = openedInline.get(bytes);
+  if (!plain) {
+    plain = decryptBuffer(crypt.key, crypt.salt, bytes, crypt.size);
+    openedInline.set(bytes, plain);
+  }
+  return plain;
 }
 
 function saltOf(p: PartRecord): Buffer {

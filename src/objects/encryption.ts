@@ -221,7 +221,7 @@ export function openDataKey(
   switch (enc.algorithm) {
     case 'AES256':
       try {
-        return unwrapDataKey(regionKms(keys, bucket.record.region).sseS3Key(), Buffer.from(enc.wrappedKey ?? '', 'base64'));
+        return unwrapDataKey(regionKms(keys, bucket.record.region).sseS3Key(), enc.wrappedKey ?? '');
       } catch (e) {
         if (e instanceof WrappedKeyError) throw new UnreadableData(`${key}: ${e.message}`);
         throw e;

@@ -37,15 +37,19 @@ function wrapDataKey(regionKey: Buffer, dataKey: Buffer, nonce: Buffer): Buffer 
 }
 
 /**
- * Recently unwrapped data keys, by region key and wrapped key. Unwrapping (a GCM decipher) was
- * ~1% of an encrypted GET and more of a small one; hot objects are read again and again. Bounded,
- * LRU by insertion order; the keys are in memory during the requests that use them anyway, and
- * so are the stream subkeys object-cipher.ts caches.
+ * Recently unwrapped data keys, per region key, by the wrapped key as stored (base64). Unwrapping
+ * (a GCM decipher, after decoding the base64) was ~1% of an encrypted GET and more of a small
+ * one; hot objects are read again and again. Bounded, LRU; the keys are in memory during the
+ * requests that use them anyway, and so are the stream subkeys object-cipher.ts caches. Keyed by
+ * the region key's identity: RegionKms keeps one Buffer per region key.
  */
-const unwrapped = new LruMap<string, Buffer>(4096);
+const unwrapped = new WeakMap<Buffer, LruMap<string, Buffer>>();
 
-export function unwrapDataKey(regionKey: Buffer, wrapped: Buffer): Buffer {
-  return unwrapped.memo(regionKey.toString('latin1') + wrapped.toString('latin1'), () => unwrapUncached(regionKey, wrapped));
+/** The data key wrapped (base64, as stored) under `regionKey`; WrappedKeyError when it does not unwrap. */
+export function unwrapDataKey(regionKey: Buffer, wrappedBase64: string): Buffer {
+  let cache = unwrapped.get(regionKey);
+  if (!cache) unwrapped.set(regionKey, (cache = new LruMap(4096)));
+  return cache.memo(wrappedBase64, () => unwrapUncached(regionKey, Buffer.from(wrappedBase64, 'base64')));
 }
 
 function unwrapUncached(regionKey: Buffer, wrapped: Buffer): Buffer {

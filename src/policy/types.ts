@@ -46,7 +46,10 @@ export interface RequestContext {
   action: string;
   /** The resource ARN ('arn:aws:s3:::bucket/key', 'arn:aws:kms:us-east-1:123:key/id', ...). */
   resource: string;
+  /** The request's global condition keys (aws:...). */
   conditions: ConditionValues;
+  /** The operation's own keys (s3:prefix, kms:EncryptionContext:...); they win over `conditions`. */
+  operationConditions?: ConditionValues;
 }
 
 /** A statement's principal block, normalized: each kind a list of values. '*' alone = everyone. */

@@ -70,7 +70,7 @@ export function variableValue(ctx: RequestContext, key: string): string | undefi
  * global keys are filled in here so that no caller has to remember them.
  */
 export function lookupKey(ctx: RequestContext, key: string): string[] | undefined {
-  const given = ctx.conditions[key];
+  const given = ctx.operationConditions?.[key] ?? ctx.conditions[key];
   if (given !== undefined) return given;
   const p = ctx.principal;
   if (p.kind === 'anonymous') return key === 'aws:principaltype' ? ['Anonymous'] : undefined;
