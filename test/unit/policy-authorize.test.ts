@@ -159,3 +159,25 @@ describe('authorize', () => {
     });
   }
 });
+
+describe('operation condition keys', () => {
+  const prefixOnly = doc('identity', [
+    { Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b', Condition: { StringEquals: { 's3:prefix': 'home/', 'aws:SecureTransport': 'true' } } },
+  ]);
+  const decide = (conditions: ConditionValues, operationConditions?: ConditionValues) =>
+    authorize({
+      ctx: { principal: user(A, 'alice'), action: 's3:ListBucket', resource: 'arn:aws:s3:::b', conditions, ...(operationConditions ? { operationConditions } : {}) },
+      identityPolicies: [prefixOnly],
+      resourceAccount: A,
+      mode: 's3',
+    }).allowed;
+
+  it('are read beside the global keys, and win over a global key of the same name', () => {
+    const global = { 'aws:securetransport': ['true'] };
+    assert.equal(decide(global, { 's3:prefix': ['home/'] }), true);
+    assert.equal(decide(global, { 's3:prefix': ['etc/'] }), false);
+    assert.equal(decide(global), false, 'no s3:prefix at all');
+    assert.equal(decide({ ...global, 's3:prefix': ['etc/'] }, { 's3:prefix': ['home/'] }), true);
+    assert.equal(decide({ 'aws:securetransport': ['false'] }, { 's3:prefix': ['home/'] }), false);
+  });
+});
