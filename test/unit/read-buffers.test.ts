@@ -14,6 +14,7 @@ import {
   releaseReadBuffer,
   takeReadBuffer,
 } from '../../src/read-buffers.js';
+import { FdCache } from '../../src/storage/blobs/fd-cache.js';
 import { FileRangeReader } from '../../src/storage/blobs/range-reader.js';
 
 async function drain(r: FileRangeReader): Promise<Buffer[]> {
@@ -116,5 +117,71 @@ describe('LruMap', () => {
     }));
     assert.equal(m.get('e'), undefined);
     assert.throws(() => new LruMap(0), RangeError);
+  });
+});
+
+describe('FdCache', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xregion-fds-'));
+  const files = [0, 1, 2, 3].map((i) => {
+    const f = path.join(dir, `f${i}`);
+    fs.writeFileSync(f, `file ${i}`);
+    return f;
+  });
+  const closed = async (fd: number) => {
+    await new Promise((r) => setTimeout(r, 20));
+    try {
+      fs.fstatSync(fd);
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EBADF';
+    }
+  };
+
+  it('shares one descriptor among the reads of a file and keeps it after them', async () => {
+    const cache = new FdCache(8);
+    const [a, b] = await Promise.all([cache.acquire(files[0]!), cache.acquire(files[0]!)]);
+    assert.equal(a.fd, b.fd);
+    assert.equal(cache.size, 1);
+    a.release();
+    a.release(); // twice is once
+    b.release();
+    const c = await cache.acquire(files[0]!);
+    assert.equal(c.fd, a.fd, 'still open, reused');
+    c.release();
+    cache.close();
+    assert.ok(await closed(a.fd));
+  });
+
+  it('a forgotten (deleted) file keeps its descriptor until its last reader is done', async () => {
+    const cache = new FdCache(8);
+    const r = await cache.acquire(files[1]!);
+    cache.forget(files[1]!);
+    assert.equal(cache.size, 0);
+    assert.equal(fs.readFileSync(r.fd, 'utf8'), 'file 1');
+    const again = await cache.acquire(files[1]!);
+    assert.notEqual(again.fd, r.fd, 'a new read opens afresh');
+    r.release();
+    assert.ok(await closed(r.fd));
+    again.release();
+    cache.close();
+  });
+
+  it('closes idle descriptors beyond its bound, never one in use', async () => {
+    const cache = new FdCache(2);
+    const held = await cache.acquire(files[0]!);
+    for (const f of files.slice(1)) (await cache.acquire(f)).release();
+    assert.equal(cache.size, 2);
+    assert.ok(cache.holds(files[0]!), 'in use: kept although the least recently used');
+    assert.ok(cache.holds(files[3]!), 'the most recent idle one is kept');
+    assert.ok(!cache.holds(files[1]!) && !cache.holds(files[2]!), 'older idle ones were closed');
+    assert.equal(fs.readFileSync(held.fd, 'utf8'), 'file 0');
+    held.release();
+    cache.close();
+  });
+
+  it('a file that cannot be opened is not cached', async () => {
+    const cache = new FdCache(2);
+    await assert.rejects(cache.acquire(path.join(dir, 'missing')), { code: 'ENOENT' });
+    assert.equal(cache.size, 0);
   });
 });

@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { GroupSync } from '../group-sync.js';
 import { READ_BUFFER_BYTES } from '../../read-buffers.js';
 import type { BlobSegment, BlobStore, BlobWriter } from '../types.js';
+import { FdCache } from './fd-cache.js';
 import { FileRangeReader } from './range-reader.js';
 
 /** Chunks are gathered into writes of about this size: fewer syscalls, bounded memory. */
@@ -22,16 +23,18 @@ const WRITE_BATCH = 1024 * 1024;
 const BLOB_ID = /^[0-9a-f]{32}$/;
 /** Reads of up to 1 MiB: fewer syscalls and buffers per object than the default 64 KiB. */
 const READ_CHUNK = 1024 * 1024;
+/** Idle blob descriptors kept open for the next read of the same blob. */
+const FD_CACHE_SIZE = 512;
 
 /** Reads [start, end] of a file in reads of `readSize` bytes (fewer when the range is shorter). */
-function readFile(file: string, start: number, end: number, readSize: number): Readable {
-  return new FileRangeReader(file, start, end, Math.max(1, Math.min(readSize, end - start + 1)));
+function readFile(file: string, start: number, end: number, readSize: number, fds: FdCache): Readable {
+  return new FileRangeReader(file, start, end, Math.max(1, Math.min(readSize, end - start + 1)), fds);
 }
 
-async function* concatFiles(files: Array<{ path: string; start: number; end: number }>, readSize: number): AsyncGenerator<Buffer> {
+async function* concatFiles(files: Array<{ path: string; start: number; end: number }>, readSize: number, fds: FdCache): AsyncGenerator<Buffer> {
   for (const f of files) {
     if (f.end < f.start) continue;
-    yield* readFile(f.path, f.start, f.end, readSize);
+    yield* readFile(f.path, f.start, f.end, readSize, fds);
   }
 }
 
@@ -50,6 +53,8 @@ export class FileBlobStore implements BlobStore {
   private readonly dirFds: number[] = [];
   private readonly pins = new Map<string, number>();
   private readonly deferredDeletes = new Set<string>();
+  /** Descriptors of recently read blobs (a blob file never changes once written). */
+  private readonly fds = new FdCache(FD_CACHE_SIZE);
 
   constructor(private readonly root: string) {
     fs.mkdirSync(root, { recursive: true });
@@ -84,10 +89,10 @@ export class FileBlobStore implements BlobStore {
     let stream: Readable;
     if (segments.length === 1) {
       const s = segments[0]!;
-      stream = readFile(this.pathOf(s.blobId), s.start, s.end, readSize);
+      stream = readFile(this.pathOf(s.blobId), s.start, s.end, readSize, this.fds);
     } else {
       const paths = segments.map((s) => ({ path: this.pathOf(s.blobId), start: s.start, end: s.end }));
-      stream = Readable.from(concatFiles(paths, readSize), { objectMode: false });
+      stream = Readable.from(concatFiles(paths, readSize, this.fds), { objectMode: false });
     }
     stream.once('close', unpinAll);
     return stream;
@@ -117,6 +122,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   private async unlink(blobId: string): Promise<void> {
+    this.fds.forget(this.pathOf(blobId));
     // Already gone is fine: deletes are retried by the orphan sweep and may race with it.
     await fsp.unlink(this.pathOf(blobId)).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
@@ -141,6 +147,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
+    this.fds.close();
     for (const g of this.dirSync.values()) await g.close();
     for (const fd of this.dirFds) fs.closeSync(fd);
   }

@@ -1,14 +1,18 @@
 /**
  * Reads bytes [start, end] of a file as a stream of recycled buffers (storage/read-buffers.ts),
  * one read of `readSize` bytes at a time (the last one shorter). What fs.createReadStream does,
- * except that its buffers can be given back once written, instead of left to the GC.
+ * except that its buffers can be given back once written, instead of left to the GC, and that
+ * its descriptor may come from (and go back to) an FdCache.
  */
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { READ_BUFFER_BYTES, releaseReadBuffer, takeReadBuffer } from '../../read-buffers.js';
+import type { FdCache } from './fd-cache.js';
 
 export class FileRangeReader extends Readable {
   private fd: number | undefined;
+  /** Gives a shared descriptor back to its cache, instead of closing it. */
+  private release: (() => void) | undefined;
   private pos: number;
 
   constructor(
@@ -16,6 +20,7 @@ export class FileRangeReader extends Readable {
     start: number,
     private readonly end: number,
     private readonly readSize: number,
+    private readonly fds?: FdCache,
   ) {
     // One read ahead of the consumer, as fs.createReadStream with highWaterMark = readSize.
     super({ highWaterMark: readSize });
@@ -24,6 +29,14 @@ export class FileRangeReader extends Readable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
+    if (this.fds) {
+      this.fds.acquire(this.file).then((f) => {
+        this.fd = f.fd;
+        this.release = () => f.release();
+        callback();
+      }, callback);
+      return;
+    }
     fs.open(this.file, 'r', (err, fd) => {
       if (err) return callback(err);
       this.fd = fd;
@@ -61,6 +74,10 @@ export class FileRangeReader extends Readable {
     if (this.fd === undefined) return callback(error);
     const fd = this.fd;
     this.fd = undefined;
+    if (this.release) {
+      this.release();
+      return callback(error);
+    }
     fs.close(fd, (closeErr) => callback(error ?? closeErr));
   }
 }
