@@ -19,7 +19,9 @@
 import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { LruMap } from '../lru.js';
+import { randomFromPool } from '../random-pool.js';
 import { isRecyclable, markRecyclable, releaseReadBuffer } from '../read-buffers.js';
+import { hkdfSha256 } from './hkdf.js';
 import { CipherJobError, cipherThreadCount, runCipherJob, type CipherJob, type OpenJob } from './cipher-pool.js';
 
 export const CIPHER_CHUNK = 65536;
@@ -57,7 +59,7 @@ export function cipherLength(plainLength: number): number {
 }
 
 export function newSalt(): Buffer {
-  return crypto.randomBytes(CIPHER_SALT);
+  return randomFromPool(CIPHER_SALT);
 }
 
 /**
@@ -70,7 +72,7 @@ const subkeys = new LruMap<string, Buffer>(4096);
 function subkey(key: Buffer, salt: Buffer): Buffer {
   if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) throw new RangeError(`data key must be ${KEY_BYTES} bytes`);
   if (!Buffer.isBuffer(salt) || salt.length !== CIPHER_SALT) throw new RangeError(`salt must be ${CIPHER_SALT} bytes`);
-  return subkeys.memo(key.toString('latin1') + salt.toString('latin1'), () => Buffer.from(crypto.hkdfSync('sha256', key, salt, HKDF_INFO, KEY_BYTES)));
+  return subkeys.memo(key.toString('latin1') + salt.toString('latin1'), () => hkdfSha256(key, salt, HKDF_INFO, KEY_BYTES));
 }
 
 /**

@@ -2,20 +2,7 @@
  * Identifiers. Version ids are random, URL-safe and unique across regions and sites, so that a
  * replica can keep its source's id without ever colliding with a local one.
  */
-import { randomBytes } from 'node:crypto';
-
-/** Random bytes are drawn in blocks: one syscall serves many ids on the PUT hot path. */
-let pool = Buffer.alloc(0);
-let poolOffset = 0;
-function random(n: number): Buffer {
-  if (poolOffset + n > pool.length) {
-    pool = randomBytes(4096);
-    poolOffset = 0;
-  }
-  const b = pool.subarray(poolOffset, poolOffset + n);
-  poolOffset += n;
-  return b;
-}
+import { randomFromPool as random } from '../random-pool.js';
 
 /**
  * 32 characters from [A-Za-z0-9._]: 192 random bits. Like AWS's, they never contain '-', so a

@@ -5,7 +5,9 @@
  * objects/encryption.ts decides which of these an object uses.
  */
 import crypto from 'node:crypto';
+import { hkdfSha256 } from '../crypto/hkdf.js';
 import { LruMap } from '../lru.js';
+import { randomFromPool } from '../random-pool.js';
 
 export const DATA_KEY_BYTES = 32;
 const WRAP_VERSION = 1;
@@ -23,7 +25,7 @@ export class WrappedKeyError extends Error {}
  * (key and nonce): every SSE-S3 write makes one.
  */
 export function newWrappedDataKey(regionKey: Buffer): { dataKey: Buffer; wrapped: Buffer } {
-  const r = crypto.randomBytes(DATA_KEY_BYTES + NONCE_BYTES);
+  const r = randomFromPool(DATA_KEY_BYTES + NONCE_BYTES);
   const dataKey = r.subarray(0, DATA_KEY_BYTES);
   return { dataKey, wrapped: wrapDataKey(regionKey, dataKey, r.subarray(DATA_KEY_BYTES)) };
 }
@@ -70,7 +72,7 @@ function unwrapUncached(regionKey: Buffer, wrapped: Buffer): Buffer {
  * be told apart by its label).
  */
 export function customerDataKey(customerKey: Buffer): Buffer {
-  return Buffer.from(crypto.hkdfSync('sha256', customerKey, Buffer.alloc(0), SSE_C_INFO, DATA_KEY_BYTES));
+  return hkdfSha256(customerKey, Buffer.alloc(0), SSE_C_INFO, DATA_KEY_BYTES);
 }
 
 export function md5Base64(b: Buffer): string {

@@ -15,6 +15,8 @@ import {
   encryptStream,
   newSalt,
 } from '../../src/crypto/object-cipher.js';
+import { hkdfSha256 } from '../../src/crypto/hkdf.js';
+import { randomFromPool } from '../../src/random-pool.js';
 
 const KEY = crypto.randomBytes(32);
 const SEALED = CIPHER_CHUNK + CIPHER_TAG;
@@ -276,5 +278,35 @@ describe('object cipher', () => {
     assert.equal(mismatch, -1, `content differs at ${mismatch}`);
     const growth = peak - before;
     assert.ok(growth < 64 * 1024 * 1024, `rss grew by ${(growth / 1048576).toFixed(1)} MiB`);
+  });
+});
+
+describe('hkdfSha256 and pooled randomness', () => {
+  it('derives the same bytes as crypto.hkdfSync', () => {
+    for (let i = 0; i < 50; i++) {
+      const ikm = crypto.randomBytes(1 + (i % 64));
+      const salt = crypto.randomBytes(i % 3 === 0 ? 0 : 16 + (i % 70));
+      const info = crypto.randomBytes(i % 40);
+      for (const len of [32, 16, 1]) {
+        assert.deepEqual(hkdfSha256(ikm, salt, info, len), Buffer.from(crypto.hkdfSync('sha256', ikm, salt, info, len)), `case ${i}, ${len} bytes`);
+      }
+    }
+    assert.throws(() => hkdfSha256(Buffer.alloc(1), Buffer.alloc(0), Buffer.alloc(0), 33), RangeError);
+  });
+
+  it('pooled draws never overlap and are never handed out twice', () => {
+    const draws = Array.from({ length: 2000 }, (_, i) => randomFromPool(1 + (i % 60)));
+    const seen = new Set<string>();
+    for (const d of draws) {
+      if (d.length < 8) continue;
+      const hex = d.toString('hex');
+      assert.ok(!seen.has(hex));
+      seen.add(hex);
+    }
+    // Draws from one block are disjoint ranges of it.
+    const a = randomFromPool(16);
+    const b = randomFromPool(16);
+    if (a.buffer === b.buffer) assert.ok(a.byteOffset + 16 <= b.byteOffset);
+    assert.equal(randomFromPool(5000).length, 5000);
   });
 });
