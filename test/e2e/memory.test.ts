@@ -74,16 +74,17 @@ describe('memory stays bounded for large objects', { timeout: 300_000 }, () => {
     if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
   });
 
-  it('1 GiB single PUT and GET', async () => {
+  it('1 GiB single PUT and GET', async (t) => {
     const body = pattern(GiB, 1);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'single', Body: body.stream(), ContentLength: GiB }));
     const got = await downloadMd5(s3, bucket, 'single');
     assert.deepEqual(got, { md5: body.md5, size: GiB });
     const rss = peakRss(server.proc.pid!);
+    t.diagnostic(`server peak RSS ${(rss / MiB).toFixed(0)} MiB`);
     assert.ok(rss < RSS_LIMIT, `server peak RSS ${(rss / MiB).toFixed(0)} MiB`);
   });
 
-  it('1 GiB multipart upload (16 × 64 MiB) and GET', async () => {
+  it('1 GiB multipart upload (16 × 64 MiB) and GET', async (t) => {
     const partSize = 64 * MiB;
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multi' }));
     const parts = [];
@@ -103,6 +104,7 @@ describe('memory stays bounded for large objects', { timeout: 300_000 }, () => {
     const got = await downloadMd5(s3, bucket, 'multi');
     assert.deepEqual(got, { md5: whole.digest('hex'), size: GiB });
     const rss = peakRss(server.proc.pid!);
+    t.diagnostic(`server peak RSS ${(rss / MiB).toFixed(0)} MiB`);
     assert.ok(rss < RSS_LIMIT, `server peak RSS ${(rss / MiB).toFixed(0)} MiB`);
   });
 });
