@@ -23,8 +23,8 @@ const WRITE_BATCH = 1024 * 1024;
 const BLOB_ID = /^[0-9a-f]{32}$/;
 /** Reads of up to 1 MiB: fewer syscalls and buffers per object than the default 64 KiB. */
 const READ_CHUNK = 1024 * 1024;
-/** Idle blob descriptors kept open for the next read of the same blob. */
-const FD_CACHE_SIZE = 512;
+/** Idle blob descriptors kept open for the next read of the same blob (per region; with the 256 directory descriptors, ~512 per region at most while idle). */
+const FD_CACHE_SIZE = 256;
 
 /** Reads [start, end] of a file in reads of `readSize` bytes (fewer when the range is shorter). */
 function readFile(file: string, start: number, end: number, readSize: number, fds: FdCache): Readable {
