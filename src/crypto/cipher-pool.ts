@@ -75,9 +75,16 @@ class CipherThread {
       if ('error' in r) p.reject(new CipherJobError(r.error.message, r.error.integrity));
       else p.resolve(r);
     });
-    // 'error' is followed by 'exit'; both fail what the worker held.
-    this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => this.fail(new Error(`cipher worker exited (code ${code})`)));
+    // 'error' is followed by 'exit'; both fail what the worker held. An exit nobody asked for is
+    // worth a line in the log: the requests it held failed with an internal error.
+    this.worker.on('error', (e) => {
+      process.emitWarning(`xregion cipher worker failed: ${e.message}`);
+      this.fail(e);
+    });
+    this.worker.on('exit', (code) => {
+      if (!this.dead) process.emitWarning(`xregion cipher worker exited (code ${code}); the next job starts another`);
+      this.fail(new Error(`cipher worker exited (code ${code})`));
+    });
     this.worker.unref();
   }
 
