@@ -288,26 +288,10 @@ export class RegionKms {
     return Object.freeze({ ...row, region: this.region, policyText: row.policy, policy: parseKeyPolicy(row.policy) });
   }
 
+  /** The stored row of a key record: what toInfo added taken off again, the policy as text. */
   private rowOf(k: KeyInfo): KeyRow {
-    return {
-      keyId: k.keyId,
-      accountId: k.accountId,
-      arn: k.arn,
-      description: k.description,
-      keyUsage: k.keyUsage,
-      keySpec: k.keySpec,
-      origin: k.origin,
-      manager: k.manager,
-      state: k.state,
-      createdAt: k.createdAt,
-      deletionDate: k.deletionDate,
-      pendingWindowDays: k.pendingWindowDays,
-      policy: k.policyText,
-      rotationEnabled: k.rotationEnabled,
-      rotationPeriodDays: k.rotationPeriodDays,
-      nextRotationAt: k.nextRotationAt,
-      currentVersion: k.currentVersion,
-    };
+    const { region: _region, policyText, policy: _policy, ...row } = k;
+    return { ...row, policy: policyText };
   }
 
   /** The current record of a key id, deleting it first if its waiting period is over. */

@@ -443,15 +443,6 @@ export function decryptBuffer(key: Buffer, salt: Buffer, cipher: Buffer, plainLe
   if (cipher.length !== expected) {
     throw new CipherIntegrityError(`object data is ${cipher.length} bytes of ciphertext, expected ${expected}`);
   }
-  const sealer = new ChunkSealer(subkey(key, salt));
-  const chunks = chunkCount(plainLength);
-  const out = Buffer.allocUnsafe(plainLength);
-  let r = 0;
-  let w = 0;
-  for (let i = 0; i < chunks; i++) {
-    const n = chunkPlainLength(i, plainLength, chunks) + CIPHER_TAG;
-    w += sealer.open(i, i === chunks - 1, cipher.subarray(r, r + n)).copy(out, w);
-    r += n;
-  }
-  return out;
+  const buf = Buffer.from(cipher);
+  return buf.subarray(0, openChunksInPlace(subkey(key, salt), 0, chunkCount(plainLength) - 1, buf, 0, buf.length));
 }

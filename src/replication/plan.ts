@@ -4,8 +4,8 @@
  */
 import type { BucketEntry } from '../objects/buckets.js';
 import type { NewVersion, ReplicationTaskInput, VersionRecord } from '../storage/types.js';
-import { destinationBucketName, rulePrefix, ruleTags, type ReplicationRule } from './config.js';
-import { matchRules } from './rules.js';
+import { destinationBucketName, rulePrefix, ruleTags, type ReplicationConfig, type ReplicationRule } from './config.js';
+import { matchRules, type MatchResult } from './rules.js';
 import { isSseKms } from '../objects/encryption.js';
 
 /** The outbox task of a rule for one destination (live replication, or a Batch job's). */
@@ -25,7 +25,12 @@ export function taskFor(rule: ReplicationRule, destination: string, op: Replicat
 export function planNewVersion(bucket: BucketEntry, v: NewVersion): ReplicationTaskInput[] {
   const config = bucket.replication;
   if (!config || v.isReplica) return [];
-  const match = matchRules(config, {
+  return matchSourceVersion(config, v).destinations.map((d) => taskFor(d.rule, d.destination, v.isDeleteMarker ? 'delete-marker' : 'object'));
+}
+
+/** The rules a source (not replica) version matches: by key, tags, marker-ness and encryption. */
+export function matchSourceVersion(config: ReplicationConfig, v: Pick<NewVersion, 'key' | 'tags' | 'isDeleteMarker' | 'meta'>): MatchResult {
+  return matchRules(config, {
     key: v.key,
     tags: v.tags,
     isDeleteMarker: v.isDeleteMarker,
@@ -33,7 +38,6 @@ export function planNewVersion(bucket: BucketEntry, v: NewVersion): ReplicationT
     // SSE-KMS objects replicate only under rules that opt in (SourceSelectionCriteria).
     sseKms: isSseKms(v.meta.encryption),
   });
-  return match.destinations.map((d) => taskFor(d.rule, d.destination, v.isDeleteMarker ? 'delete-marker' : 'object'));
 }
 
 /**

@@ -27,7 +27,7 @@ import type { StoredEncryption, VersionRecord } from '../storage/types.js';
 import { destinationBucketName, type ReplicationRule } from './config.js';
 import { ReplicationFailure } from './failures.js';
 import { RemoteTarget } from './remote-target.js';
-import { matchRules } from './rules.js';
+import { matchSourceVersion } from './plan.js';
 import type { Destination } from './sites.js';
 
 /** Resumable progress of one task (a remote multipart copy), kept in its outbox row. */
@@ -79,13 +79,7 @@ export function ruleOf(source: BucketEntry, v: VersionRecord, destination: strin
     const r = config.rules.find((x) => x.id === ruleId);
     if (r) return r;
   }
-  const match = matchRules(config, {
-    key: v.key,
-    tags: v.tags,
-    isDeleteMarker: v.isDeleteMarker,
-    isReplica: false,
-    sseKms: isSseKms(v.meta.encryption),
-  });
+  const match = matchSourceVersion(config, v);
   return match.destinations.find((x) => x.destination === destination)?.rule ?? config.rules.find((r) => destinationBucketName(r.destination) === destination);
 }
 

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import shutil
 import signal
 import subprocess
 import tempfile
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +19,8 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+
+from s3util import server_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "bin" / "xregion.js"
@@ -89,27 +88,12 @@ def server():
         stdout=subprocess.PIPE,
         stderr=log_file,
     )
-    found: dict[str, str] = {}
-    ready = threading.Event()
-
-    def read_stdout() -> None:
-        # Keeps draining stdout for the server's whole life so that it can never block on a pipe.
-        for raw in iter(proc.stdout.readline, b""):
-            line = raw.decode(errors="replace")
-            m = re.search(r"listening on (https?://\S+)", line)
-            if m and not ready.is_set():
-                found["url"] = m.group(1)
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read_stdout, daemon=True).start()
-    ready.wait(20)
-    if "url" not in found:
+    url = server_url(proc, 20)
+    if url is None:
         proc.kill()
         proc.wait()
         log_file.close()
         pytest.exit(f"xregion did not start within 20 s:\n{log_path.read_text(errors='replace')}", returncode=3)
-    url = found["url"]
     port = int(url.rsplit(":", 1)[1].rstrip("/"))
     srv = Server(url=url, port=port, data_dir=data_dir, proc=proc, log_path=log_path)
     _ensure_replication_roles(srv)

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -28,6 +27,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+
+from s3util import server_url
 from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,24 +204,11 @@ class ServerProc:
             cmd += ["--config", str(cfg_path)]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log)
-        found: dict[str, str] = {}
-        ready = threading.Event()
-        proc = self.proc
-
-        def drain() -> None:
-            for raw in iter(proc.stdout.readline, b""):
-                m = re.search(r"listening on (https?://\S+)", raw.decode(errors="replace"))
-                if m and not ready.is_set():
-                    found["url"] = m.group(1)
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        ready.wait(timeout)
-        if "url" not in found:
+        url = server_url(self.proc, timeout)
+        if url is None:
             self.stop()
             raise RuntimeError(f"xregion {self.name} did not start:\n{self.log()[-4000:]}")
-        self.url = found["url"].rstrip("/")
+        self.url = url.rstrip("/")
         self.port = int(self.url.rsplit(":", 1)[1])
         if self.ensure_roles:
             # Replication runs as the configuration's role; idempotent on a restart.

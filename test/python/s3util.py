@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import struct
+import subprocess
+import threading
 import zlib
 from pathlib import Path
 
@@ -119,3 +122,23 @@ def sha256_file(path: Path) -> str:
 def tree(root: Path) -> dict[str, bytes]:
     """relative path -> content, for every file under root."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def server_url(proc: subprocess.Popen, timeout: float) -> str | None:
+    """The URL an xregion server prints in its banner ("listening on ..."), or None if none comes
+    within `timeout` s. Keeps draining the server's stdout for its whole life, so that it can
+    never block on a full pipe."""
+    found: dict[str, str] = {}
+    ready = threading.Event()
+
+    def drain() -> None:
+        for raw in iter(proc.stdout.readline, b""):
+            m = re.search(r"listening on (https?://\S+)", raw.decode(errors="replace"))
+            if m and not ready.is_set():
+                found["url"] = m.group(1)
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    ready.wait(timeout)
+    return found.get("url")

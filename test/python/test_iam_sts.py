@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -22,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import ACCOUNT_ID, BIN, ROOT, new_bucket_name
+from s3util import server_url
 
 # AWS CLI v1 exits 255 on a service error; v2 exits 254.
 SERVICE_ERROR_EXIT = (254, 255)
@@ -358,24 +358,12 @@ def start_private_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
         ["node", str(BIN), "serve", "--port", "0", "--host", "127.0.0.1", "--data-dir", str(data_dir)],
         cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
-    found: dict[str, str] = {}
-    ready = threading.Event()
-
-    def read() -> None:
-        for raw in iter(proc.stdout.readline, b""):
-            m = re.search(r"listening on (https?://\S+)", raw.decode(errors="replace"))
-            if m and not ready.is_set():
-                found["url"] = m.group(1)
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    ready.wait(20)
-    if "url" not in found:
+    url = server_url(proc, 20)
+    if url is None:
         proc.kill()
         proc.wait()
         pytest.fail("private xregion server did not start")
-    return proc, found["url"]
+    return proc, url
 
 
 def test_identities_survive_kill_9(server):

@@ -13,7 +13,7 @@ import { Params } from './params.js';
 import { policyHandlers } from './policies.js';
 import { roleHandlers } from './roles.js';
 import { userHandlers } from './users.js';
-import { IAM_NS, queryError, queryResponse, requestParams } from './xml.js';
+import { IAM_NS, queryService } from './xml.js';
 
 const IAM_VERSION = '2010-05-08';
 
@@ -31,29 +31,12 @@ const HANDLERS = new Map<string, IamHandler>(
 /** The IAM operations this endpoint implements. */
 export const IAM_OPERATIONS: readonly string[] = [...HANDLERS.keys()].sort();
 
-export const dispatchIam: ServiceDispatch = async (call) => {
-  try {
-    if (call.principal.kind === 'anonymous') {
-      throw new IamError('MissingAuthenticationToken', 403, 'Request is missing Authentication Token');
-    }
-    const values = requestParams(call);
-    const action = values.get('Action');
-    if (action === undefined || action === '') throw new IamError('MissingAction', 400, 'Missing Action');
-    const version = values.get('Version');
-    const handler = HANDLERS.get(action);
-    if (!handler || (version !== undefined && version !== IAM_VERSION)) {
-      throw new IamError('InvalidAction', 400, `Could not find operation ${action} for version ${version ?? IAM_VERSION}`);
-    }
-    // GetSessionToken credentials reach IAM only with MFA context, which this endpoint never
-    // issues (STS API reference, GetSessionToken).
-    const session = call.app.iam.sessionOf(call.accessKeyId);
-    if (session && session.kind !== 'role') {
-      throw new IamError('InvalidClientTokenId', 403, 'The security token included in the request is invalid');
-    }
-    const result = handler(makeContext(call, new Params(values)));
-    return queryResponse(IAM_NS, action, call.requestId, result);
-  } catch (e) {
-    if (e instanceof IamError) return queryError(IAM_NS, e, call.requestId);
-    throw e;
+export const dispatchIam: ServiceDispatch = queryService(IAM_NS, IAM_VERSION, HANDLERS, (call, _action, handler, params) => {
+  // GetSessionToken credentials reach IAM only with MFA context, which this endpoint never
+  // issues (STS API reference, GetSessionToken).
+  const session = call.app.iam.sessionOf(call.accessKeyId);
+  if (session && session.kind !== 'role') {
+    throw new IamError('InvalidClientTokenId', 403, 'The security token included in the request is invalid');
   }
-};
+  return handler(makeContext(call, new Params(params)));
+});

@@ -31,6 +31,38 @@ export function requestParams(call: ServiceCall): Map<string, string> {
   return out;
 }
 
+/**
+ * A query-protocol service: picks the operation from Action (and Version, when given), lets
+ * `run` carry it out with the request's parameters, and answers with its result or its IamError
+ * in namespace `ns`. Unsigned callers are refused before anything else, as IAM and STS do.
+ */
+export function queryService<H>(
+  ns: string,
+  apiVersion: string,
+  handlers: ReadonlyMap<string, H>,
+  run: (call: ServiceCall, action: string, handler: H, params: Map<string, string>) => string | undefined,
+): (call: ServiceCall) => Promise<ServiceResponse> {
+  return async (call) => {
+    try {
+      if (call.principal.kind === 'anonymous') {
+        throw new IamError('MissingAuthenticationToken', 403, 'Request is missing Authentication Token');
+      }
+      const params = requestParams(call);
+      const action = params.get('Action');
+      if (action === undefined || action === '') throw new IamError('MissingAction', 400, 'Missing Action');
+      const version = params.get('Version');
+      const handler = handlers.get(action);
+      if (handler === undefined || (version !== undefined && version !== apiVersion)) {
+        throw new IamError('InvalidAction', 400, `Could not find operation ${action} for version ${version ?? apiVersion}`);
+      }
+      return queryResponse(ns, action, call.requestId, run(call, action, handler, params));
+    } catch (e) {
+      if (e instanceof IamError) return queryError(ns, e, call.requestId);
+      throw e;
+    }
+  };
+}
+
 function headers(requestId: string): Record<string, string> {
   return { 'content-type': 'text/xml', 'x-amzn-requestid': requestId };
 }

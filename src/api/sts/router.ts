@@ -6,7 +6,7 @@ import type { ServiceCall, ServiceDispatch } from '../service/call.js';
 import { IamError, IamErrors } from '../../iam/errors.js';
 import { accountOfAccessKeyId } from '../../iam/ids.js';
 import { Params, SHAPES } from '../iam/params.js';
-import { el, queryError, queryResponse, requestParams, STS_NS } from '../iam/xml.js';
+import { el, queryService, STS_NS } from '../iam/xml.js';
 import { assumeRole } from './assume-role.js';
 import { credentialsXml, MFA_FAILED } from './credentials.js';
 
@@ -66,29 +66,12 @@ const HANDLERS: Record<string, StsHandler> = {
 
 export const STS_OPERATIONS: readonly string[] = Object.keys(HANDLERS).sort();
 
-export const dispatchSts: ServiceDispatch = async (call) => {
-  try {
-    if (call.principal.kind === 'anonymous') {
-      throw new IamError('MissingAuthenticationToken', 403, 'Request is missing Authentication Token');
-    }
-    const values = requestParams(call);
-    const action = values.get('Action');
-    if (action === undefined || action === '') throw new IamError('MissingAction', 400, 'Missing Action');
-    const version = values.get('Version');
-    const handler = Object.hasOwn(HANDLERS, action) ? HANDLERS[action] : undefined;
-    if (!handler || (version !== undefined && version !== STS_VERSION)) {
-      throw new IamError('InvalidAction', 400, `Could not find operation ${action} for version ${version ?? STS_VERSION}`);
-    }
-    // GetSessionToken credentials may call only AssumeRole and GetCallerIdentity.
-    const session = call.app.iam.sessionOf(call.accessKeyId);
-    if (session && session.kind !== 'role' && action !== 'AssumeRole' && action !== 'GetCallerIdentity') {
-      if (action === 'GetSessionToken') throw IamErrors.accessDenied('Cannot call GetSessionToken with session credentials');
-      throw IamErrors.accessDenied(`User: ${call.principal.arn} is not authorized to perform: sts:${action}`);
-    }
-    const result = handler(call, new Params(values));
-    return queryResponse(STS_NS, action, call.requestId, result);
-  } catch (e) {
-    if (e instanceof IamError) return queryError(STS_NS, e, call.requestId);
-    throw e;
+export const dispatchSts: ServiceDispatch = queryService(STS_NS, STS_VERSION, new Map(Object.entries(HANDLERS)), (call, action, handler, params) => {
+  // GetSessionToken credentials may call only AssumeRole and GetCallerIdentity.
+  const session = call.app.iam.sessionOf(call.accessKeyId);
+  if (session && session.kind !== 'role' && action !== 'AssumeRole' && action !== 'GetCallerIdentity') {
+    if (action === 'GetSessionToken') throw IamErrors.accessDenied('Cannot call GetSessionToken with session credentials');
+    throw IamErrors.accessDenied(`User: ${call.principal.arn} is not authorized to perform: sts:${action}`);
   }
-};
+  return handler(call, new Params(params));
+});

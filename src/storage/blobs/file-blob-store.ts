@@ -13,7 +13,6 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GroupSync } from '../group-sync.js';
-import { READ_BUFFER_BYTES } from '../../read-buffers.js';
 import type { BlobSegment, BlobStore, BlobWriter } from '../types.js';
 import { FdCache } from './fd-cache.js';
 import { FileRangeReader } from './range-reader.js';
@@ -81,7 +80,6 @@ export class FileBlobStore implements BlobStore {
   }
 
   read(segments: BlobSegment[], readSize = READ_CHUNK): Readable {
-    if (!Number.isInteger(readSize) || readSize < 1 || readSize > READ_BUFFER_BYTES) throw new RangeError(`bad read size ${readSize}`);
     // Pin every segment now, not when its turn comes: a delete committed while the first part
     // streams must not remove a later one.
     for (const s of segments) this.pin(s.blobId);
