@@ -40,6 +40,16 @@ export function markRecyclable(view: Buffer): Buffer {
   return view;
 }
 
+/**
+ * Hands the memory of `from` over to `to`, a view of it that takes over as its one user (a
+ * decipher's output written in place over its input): `from` loses its mark in any case; `to`
+ * gets it when it starts at offset 0 of the same memory, else the memory is left to the GC.
+ */
+export function passRecyclable(from: Buffer, to: Buffer): Buffer {
+  if (recyclable.delete(from) && to.buffer === from.buffer && to.byteOffset === 0) recyclable.add(to);
+  return to;
+}
+
 export function isRecyclable(view: Buffer): boolean {
   return recyclable.has(view);
 }

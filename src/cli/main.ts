@@ -5,7 +5,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { closeApp, openApp } from '../app.js';
 import { ConfigError, DEFAULT_CONFIG, readConfigFile, resolveConfig, type Config } from '../config/config.js';
-import { defaultCipherThreads, setCipherThreads } from '../crypto/cipher-pool.js';
+import { cipherThreadCount, defaultCipherThreads, setCipherThreads } from '../crypto/cipher-pool.js';
+import { usesNativeCipher } from '../crypto/object-cipher.js';
 import { devTlsNames, ensureDevTls, type DevTls } from '../http/dev-tls.js';
 import { startServer } from '../http/server.js';
 import { registerReplicationCommands } from './replication-commands.js';
@@ -97,6 +98,7 @@ function banner(config: Config, url: string, devTls?: DevTls): string {
     `  regions:     ${config.regions.join(', ')}`,
     `  data dir:    ${config.dataDir}`,
     `  credentials: ${creds}`,
+    `  encryption:  AES-256-GCM by ${usesNativeCipher() ? 'the native addon (OpenSSL, in place)' : "node's crypto module (native addon off or not built)"}, ${cipherThreadCount()} cipher thread(s)`,
     ...tlsLines,
     `  try:         ${caBundle}AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${config.regions[0]} AWS_ENDPOINT_URL=${url} aws s3 ls`,
     '',

@@ -6,15 +6,16 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import type { CipherReply, CipherRequest } from './cipher-pool.js';
-import { CipherIntegrityError, openChunksInPlace, sealChunksInPlace } from './object-cipher.js';
+import { CipherIntegrityError, openChunksInPlace, sealChunksInPlace, usesNativeCipher } from './object-cipher.js';
 
 const port = parentPort;
 if (!port) throw new Error('cipher-worker.js runs as a worker thread');
 
 /**
- * Every chunk the cipher opens or seals comes out in a fresh 64 KiB buffer, copied into the job's
- * buffer and dropped. V8 frees such buffers only when it collects, which it otherwise does after
- * ~64 MiB of them: a young-generation collection every few MiB keeps the thread's memory small.
+ * Without the native cipher, every chunk node's crypto opens or seals comes out in a fresh
+ * 64 KiB buffer, copied into the job's buffer and dropped. V8 frees such buffers only when it
+ * collects, which it otherwise does after ~64 MiB of them: a young-generation collection every
+ * few MiB keeps the thread's memory small. The native cipher works in place and leaves none.
  */
 v8.setFlagsFromString('--expose-gc');
 const collect = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major'; execution?: 'sync' }) => void;
@@ -38,6 +39,7 @@ port.on('message', (m: CipherRequest) => {
     reply = { id: m.id, error: { integrity: e instanceof CipherIntegrityError, message: (e as Error).message } };
   }
   port.postMessage(reply, transfer);
+  if (usesNativeCipher()) return;
   sinceCollect += size;
   if (sinceCollect >= COLLECT_EVERY) {
     sinceCollect = 0;

@@ -20,7 +20,8 @@ import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { LruMap } from '../lru.js';
 import { randomFromPool } from '../random-pool.js';
-import { isRecyclable, markRecyclable, releaseReadBuffer } from '../read-buffers.js';
+import { isRecyclable, markRecyclable, passRecyclable, releaseReadBuffer } from '../read-buffers.js';
+import { nativeAesGcm } from './aes-gcm-native.js';
 import { hkdfSha256 } from './hkdf.js';
 import { CipherJobError, cipherThreadCount, runCipherJob, type CipherJob, type OpenJob } from './cipher-pool.js';
 
@@ -75,9 +76,16 @@ function subkey(key: Buffer, salt: Buffer): Buffer {
   return subkeys.memo(key.toString('latin1') + salt.toString('latin1'), () => hkdfSha256(key, salt, HKDF_INFO, KEY_BYTES));
 }
 
+const native = nativeAesGcm();
+
+/** Whether chunks are sealed and opened by the native addon (else by node's crypto module). */
+export function usesNativeCipher(): boolean {
+  return native !== null;
+}
+
 /**
  * Per-stream state that prepares the nonce and AAD of chunk i in place, so the hot loop
- * allocates nothing beyond what the cipher objects themselves need.
+ * allocates nothing beyond what the cipher itself needs (nothing at all with the native addon).
  */
 class ChunkSealer {
   private readonly nonce = Buffer.alloc(NONCE_BYTES);
@@ -96,31 +104,66 @@ class ChunkSealer {
     this.aad[8] = final ? 1 : 0;
   }
 
-  /** Returns [ciphertext, tag]; the ciphertext has plain.length bytes. */
-  seal(index: number, final: boolean, plain: Buffer): [Buffer, Buffer] {
+  /** Encrypts `data` in place and writes its tag into `tag` (16 bytes apart from `data`). */
+  sealInPlace(index: number, final: boolean, data: Buffer, tag: Buffer): void {
     this.prepare(index, final);
+    if (native) {
+      native.seal(this.key, this.nonce, this.aad, data, data, tag);
+      return;
+    }
     const c = crypto.createCipheriv(ALGORITHM, this.key, this.nonce, { authTagLength: CIPHER_TAG });
     c.setAAD(this.aad);
-    const body = c.update(plain);
-    const rest = c.final();
-    return [rest.length === 0 ? body : Buffer.concat([body, rest]), c.getAuthTag()];
+    // GCM is a stream mode: update returns every byte and final none.
+    c.update(data).copy(data);
+    c.final();
+    c.getAuthTag().copy(tag);
   }
 
-  /** `sealed` is the chunk's ciphertext followed by its tag; returns the plaintext or throws CipherIntegrityError. */
-  open(index: number, final: boolean, sealed: Buffer): Buffer {
+  /**
+   * Decrypts `body` into `out` (a buffer of the same length, or `body` itself) after checking
+   * `tag`; throws CipherIntegrityError when it does not authenticate, and `out` then holds no
+   * plaintext.
+   */
+  openInto(index: number, final: boolean, body: Buffer, tag: Buffer, out: Buffer): void {
     this.prepare(index, final);
+    if (native) {
+      if (!native.open(this.key, this.nonce, this.aad, body, out, tag)) throw this.failed(index);
+      return;
+    }
+    const plain = this.openWithNode(index, body, tag);
+    plain.copy(out);
+  }
+
+  /** `sealed` is the chunk's ciphertext followed by its tag; returns the plaintext in a buffer of its own. */
+  open(index: number, final: boolean, sealed: Buffer): Buffer {
     const bodyLength = sealed.length - CIPHER_TAG;
+    const body = sealed.subarray(0, bodyLength);
+    const tag = sealed.subarray(bodyLength);
+    if (native) {
+      const out = Buffer.allocUnsafe(bodyLength);
+      this.openInto(index, final, body, tag, out);
+      return out;
+    }
+    this.prepare(index, final);
+    return this.openWithNode(index, body, tag);
+  }
+
+  /** node:crypto's open of the prepared chunk: the plaintext, only once the tag has checked. */
+  private openWithNode(index: number, body: Buffer, tag: Buffer): Buffer {
     const d = crypto.createDecipheriv(ALGORITHM, this.key, this.nonce, { authTagLength: CIPHER_TAG });
     d.setAAD(this.aad);
-    d.setAuthTag(sealed.subarray(bodyLength));
-    const body = d.update(sealed.subarray(0, bodyLength));
-    let rest: Buffer;
+    d.setAuthTag(tag);
+    const plain = d.update(body);
     try {
-      rest = d.final();
+      d.final();
     } catch {
-      throw new CipherIntegrityError(`object data failed authentication at chunk ${index}`);
+      throw this.failed(index);
     }
-    return rest.length === 0 ? body : Buffer.concat([body, rest]);
+    return plain;
+  }
+
+  private failed(index: number): CipherIntegrityError {
+    return new CipherIntegrityError(`object data failed authentication at chunk ${index}`);
   }
 }
 
@@ -135,15 +178,14 @@ export function sealChunksInPlace(subkey: Buffer, first: number, plainLength: nu
   const sealedLength = plainLength + n * CIPHER_TAG;
   if (buf.length < sealedLength) throw new RangeError(`buffer of ${buf.length} bytes cannot hold ${sealedLength} sealed bytes`);
   const sealer = new ChunkSealer(subkey);
-  // Backwards: chunk k's sealed bytes land at or after its own plaintext and cover only the
-  // plaintext of chunks already sealed, so nothing is overwritten before it is read.
+  // Backwards: chunk k moves to its sealed place, which covers only the plaintext of chunks
+  // already moved and sealed, then is sealed there; nothing is overwritten before it is read.
   for (let k = n - 1; k >= 0; k--) {
     const from = k * CIPHER_CHUNK;
-    const to = Math.min(from + CIPHER_CHUNK, plainLength);
-    const [body, tag] = sealer.seal(first + k, lastFinal && k === n - 1, buf.subarray(from, to));
+    const length = Math.min(CIPHER_CHUNK, plainLength - from);
     const at = k * SEALED_CHUNK;
-    body.copy(buf, at);
-    tag.copy(buf, at + body.length);
+    if (at !== from) buf.copyWithin(at, from, from + length);
+    sealer.sealInPlace(first + k, lastFinal && k === n - 1, buf.subarray(at, at + length), buf.subarray(at + length, at + length + CIPHER_TAG));
   }
   return sealedLength;
 }
@@ -163,8 +205,11 @@ export function openChunksInPlace(subkey: Buffer, first: number, finalIndex: num
     if (i > finalIndex) throw new CipherIntegrityError('more ciphertext than the stream has chunks');
     const n = i < finalIndex ? SEALED_CHUNK : end - r;
     if (r + n > end || n < CIPHER_TAG || n > SEALED_CHUNK) throw new CipherIntegrityError(`chunk ${i} is incomplete`);
-    // The plaintext lands at or before its own ciphertext: later chunks are not touched.
-    w += sealer.open(i, i === finalIndex, buf.subarray(r, r + n)).copy(buf, w);
+    const body = buf.subarray(r, r + n - CIPHER_TAG);
+    sealer.openInto(i, i === finalIndex, body, buf.subarray(r + n - CIPHER_TAG, r + n), body);
+    // The plaintext moves to at or before its own ciphertext: later chunks are not touched.
+    if (w !== r) buf.copyWithin(w, r, r + n - CIPHER_TAG);
+    w += n - CIPHER_TAG;
     r += n;
   }
   return w - offset;
@@ -285,7 +330,8 @@ function chunkPlainLength(i: number, plainLength: number, chunks: number): numbe
 export interface DecryptOptions {
   /**
    * The buffers written to the decipher are its alone (nobody reads them after the write, as
-   * with a file read stream's): whole ones may move to a cipher thread without a copy.
+   * with a file read stream's): they are opened in place, on this thread or, whole, in a
+   * cipher thread, and their memory becomes the plaintext pushed.
    */
   ownsInput?: boolean;
 }
@@ -301,8 +347,9 @@ export interface DecryptOptions {
  * last chunk when start === plainLength) is still read and authenticated, so an emptied or
  * swapped blob is caught even when no bytes are returned.
  *
- * Runs of whole chunks within one input buffer are opened in a cipher thread; chunks split
- * across input buffers are gathered and opened in place.
+ * Runs of whole chunks within one input buffer are opened in a cipher thread (long runs) or in
+ * place (inputs the decipher owns); chunks split across input buffers are gathered and opened
+ * into buffers of their own.
  */
 export function decryptRange(
   key: Buffer,
@@ -328,7 +375,13 @@ export function decryptRange(
   const cipherEnd = lastChunk * SEALED_CHUNK + chunkPlainLength(lastChunk, plainLength, chunks) + CIPHER_TAG - 1;
   const sealedLength = (i: number) => chunkPlainLength(i, plainLength, chunks) + CIPHER_TAG;
 
-  const held = Buffer.allocUnsafe(SEALED_CHUNK);
+  /**
+   * A chunk split across input buffers, gathered. Allocated when first needed: a whole-object
+   * read arrives in chunk-aligned buffers and never needs it, and 64 KiB per GET was enough
+   * external memory to keep V8 starting full collections.
+   */
+  let heldBuffer: Buffer | undefined;
+  const held = (): Buffer => (heldBuffer ??= Buffer.allocUnsafe(SEALED_CHUNK));
   let fill = 0;
   let index = firstChunk;
 
@@ -371,6 +424,17 @@ export function decryptRange(
     }
   };
 
+  /**
+   * Opens the whole chunks at data[offset, offset + length) in place on this thread: the input
+   * is ours (ownsInput), so its memory becomes the output, with no buffer allocated per chunk
+   * (at 1 GB/s those allocations kept V8's full collector busy).
+   */
+  const openHere = (data: Buffer, offset: number, length: number, count: number): void => {
+    const from = index;
+    const plain = data.subarray(offset, offset + openChunksInPlace(streamKey, from, finalIndex, data, offset, length));
+    queue(passRecyclable(data, plain), from, count);
+  };
+
   const transformOne = async (data: Buffer): Promise<void> => {
     let offset = 0;
     while (offset < data.length) {
@@ -384,11 +448,14 @@ export function decryptRange(
           length += sealedLength(index + count);
           count++;
         }
-        if (offloading(count)) {
-          // The tail (part of the next chunk) is kept first: the buffer may leave this thread.
+        const offload = offloading(count);
+        if (offload || (count > 0 && options.ownsInput)) {
+          // The tail (part of the next chunk) is kept first: the buffer may leave this thread,
+          // or become the output.
           const tail = data.length - offset - length;
-          if (tail > 0) data.copy(held, 0, offset + length);
-          await openOffThread(data, offset, length, count);
+          if (tail > 0) data.copy(held(), 0, offset + length);
+          if (offload) await openOffThread(data, offset, length, count);
+          else openHere(data, offset, length, count);
           if (tail > 0 && index > lastChunk) throw new CipherIntegrityError('more ciphertext than the range needs');
           fill = tail;
           return;
@@ -401,12 +468,12 @@ export function decryptRange(
         }
       }
       const take = Math.min(need - fill, data.length - offset);
-      data.copy(held, fill, offset, offset + take);
+      data.copy(held(), fill, offset, offset + take);
       fill += take;
       offset += take;
       if (fill === need) {
         fill = 0;
-        queue(sealer.open(index, index === finalIndex, held.subarray(0, need)), index, 1);
+        queue(sealer.open(index, index === finalIndex, held().subarray(0, need)), index, 1);
       }
     }
   };
@@ -415,8 +482,8 @@ export function decryptRange(
     transform(data: Buffer, _enc: BufferEncoding, callback: TransformCallback) {
       transformOne(data).then(
         () => {
-          // Opened here into other buffers (or moved to a cipher thread and back as output):
-          // an input of our own is done with.
+          // An input of our own is done with: opened into other buffers, or its memory (and
+          // mark) passed on to the output, or moved to a cipher thread and back as output.
           if (options.ownsInput) releaseReadBuffer(data);
           flushOut(this);
           callback();

@@ -110,6 +110,30 @@ describe('object cipher', () => {
     }
   });
 
+  it('the format is AES-256-GCM per chunk under the stream subkey, nonce and AAD from the index (whichever cipher built it)', () => {
+    const salt = newSalt();
+    const streamKey = hkdfSha256(KEY, salt, Buffer.from('xregion/object-chunks/v1'), 32);
+    for (const n of [0, 65536, 3 * 65536 + 5]) {
+      const plain = bytes(n, 11);
+      const sealed = encryptBuffer(KEY, salt, plain);
+      const chunks = n === 0 ? 1 : Math.ceil(n / CIPHER_CHUNK);
+      const opened: Buffer[] = [];
+      for (let i = 0; i < chunks; i++) {
+        const end = Math.min((i + 1) * SEALED, sealed.length);
+        const nonce = Buffer.alloc(12);
+        nonce.writeBigUInt64BE(BigInt(i), 4);
+        const aad = Buffer.alloc(9);
+        aad.writeBigUInt64BE(BigInt(i), 0);
+        aad[8] = i === chunks - 1 ? 1 : 0;
+        const d = crypto.createDecipheriv('aes-256-gcm', streamKey, nonce);
+        d.setAAD(aad);
+        d.setAuthTag(sealed.subarray(end - CIPHER_TAG, end));
+        opened.push(d.update(sealed.subarray(i * SEALED, end - CIPHER_TAG)), d.final());
+      }
+      assert.ok(Buffer.concat(opened).equals(plain), `${n} bytes`);
+    }
+  });
+
   it('ranges read only the chunks they cover', () => {
     const n = 3 * 65536 + 5;
     const salt = newSalt();

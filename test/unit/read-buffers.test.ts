@@ -9,6 +9,7 @@ import { LruMap } from '../../src/lru.js';
 import {
   isRecyclable,
   markRecyclable,
+  passRecyclable,
   pooledReadBuffers,
   READ_BUFFER_BYTES,
   releaseReadBuffer,
@@ -52,6 +53,32 @@ describe('read buffers', () => {
     const taken = Array.from({ length: 40 }, () => takeReadBuffer(16));
     for (const t of taken) releaseReadBuffer(t);
     assert.equal(pooledReadBuffers(), 32);
+  });
+
+  it('passing a buffer on moves its mark to the view that took over, or drops it', () => {
+    while (pooledReadBuffers() > 0) takeReadBuffer(1);
+    const a = takeReadBuffer(5000);
+    const head = a.subarray(0, 4000);
+    assert.equal(passRecyclable(a, head), head);
+    assert.ok(isRecyclable(head) && !isRecyclable(a), 'the mark moved to the view from offset 0');
+    releaseReadBuffer(a);
+    assert.equal(pooledReadBuffers(), 0, 'the old view cannot give the memory back any more');
+    releaseReadBuffer(head);
+    assert.equal(pooledReadBuffers(), 1);
+
+    // A view that does not start at offset 0 cannot carry the mark: the memory goes to the GC,
+    // and the input can no longer release what the output still uses.
+    const b = takeReadBuffer(5000);
+    const inner = b.subarray(100, 200);
+    passRecyclable(b, inner);
+    assert.ok(!isRecyclable(inner) && !isRecyclable(b));
+    releaseReadBuffer(b);
+    releaseReadBuffer(inner);
+    assert.equal(pooledReadBuffers(), 0);
+
+    // An unmarked input passes nothing on.
+    const c = Buffer.alloc(READ_BUFFER_BYTES);
+    assert.ok(!isRecyclable(passRecyclable(c, c.subarray(0, 10))));
   });
 
   it('a detached (transferred) buffer is not pooled', () => {
