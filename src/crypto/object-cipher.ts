@@ -20,7 +20,7 @@ import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { LruMap } from '../lru.js';
 import { randomFromPool } from '../random-pool.js';
-import { isRecyclable, markRecyclable, passRecyclable, releaseReadBuffer } from '../read-buffers.js';
+import { isRecyclable, markRecyclable, passRecyclable, releaseReadBuffer, takeReadBuffer } from '../read-buffers.js';
 import { nativeAesGcm } from './aes-gcm-native.js';
 import { hkdfSha256 } from './hkdf.js';
 import { CipherJobError, cipherThreadCount, runCipherJob, type CipherJob, type OpenJob } from './cipher-pool.js';
@@ -264,7 +264,10 @@ export function encryptStream(key: Buffer, salt: Buffer, expectedLength?: number
   // A small body gets a small buffer (many concurrent small uploads must not each hold 1 MiB);
   // one of unknown length starts at one chunk and grows.
   const initial = expectedLength === undefined ? SEALED_CHUNK : Math.min(fullBatch, Math.max(CIPHER_TAG, cipherLength(expectedLength)));
-  let pending = Buffer.allocUnsafeSlow(initial);
+  // Full batches come from the read-buffer pool and go back to it once the blob writer has
+  // written them: 1 MiB of fresh external memory per upload kept V8 starting full collections.
+  const batchBuffer = (size: number): Buffer => (size === fullBatch ? takeReadBuffer(size) : Buffer.allocUnsafeSlow(size));
+  let pending = batchBuffer(initial);
   let fill = 0;
   let index = 0;
 
@@ -272,8 +275,9 @@ export function encryptStream(key: Buffer, salt: Buffer, expectedLength?: number
   const reserve = (n: number): void => {
     const want = Math.min(fullBatch, cipherLength(fill + n));
     if (pending.length >= want) return;
-    const grown = Buffer.allocUnsafeSlow(Math.min(fullBatch, Math.max(want, pending.length * 2)));
+    const grown = batchBuffer(Math.min(fullBatch, Math.max(want, pending.length * 2)));
     pending.copy(grown, 0, 0, fill);
+    releaseReadBuffer(pending);
     pending = grown;
   };
 
@@ -286,8 +290,8 @@ export function encryptStream(key: Buffer, salt: Buffer, expectedLength?: number
     fill = 0;
     const batch = pending;
     // The batch leaves with its ciphertext: the next one needs a buffer of its own.
-    if (!lastFinal) pending = Buffer.allocUnsafeSlow(fullBatch);
-    if (!offloading(n)) return batch.subarray(0, sealChunksInPlace(streamKey, first, plainLength, lastFinal, batch));
+    if (!lastFinal) pending = batchBuffer(fullBatch);
+    if (!offloading(n)) return passRecyclable(batch, batch.subarray(0, sealChunksInPlace(streamKey, first, plainLength, lastFinal, batch)));
     return offThread({ op: 'seal', key: new Uint8Array(streamKey), first, plainLength, lastFinal }, batch);
   };
 

@@ -374,7 +374,11 @@ export interface MetadataStore {
 
 export interface BlobWriter {
   readonly id: string;
-  /** Resolves when the chunk may be followed by another (backpressure). */
+  /**
+   * Resolves when the chunk may be followed by another (backpressure); the chunk may still be
+   * in flight then. A recyclable chunk (read-buffers.ts) becomes the writer's: it gives the
+   * memory back once written, so the caller must not touch it after the call.
+   */
   write(chunk: Buffer): Promise<void>;
   /** Flushes and fsyncs the file and its directory entry. */
   finish(): Promise<void>;

@@ -16,6 +16,8 @@ import {
   takeReadBuffer,
 } from '../../src/read-buffers.js';
 import { FdCache } from '../../src/storage/blobs/fd-cache.js';
+import { FileBlobStore } from '../../src/storage/blobs/file-blob-store.js';
+import { encryptStream, CIPHER_CHUNK } from '../../src/crypto/object-cipher.js';
 import { FileRangeReader } from '../../src/storage/blobs/range-reader.js';
 
 async function drain(r: FileRangeReader): Promise<Buffer[]> {
@@ -79,6 +81,48 @@ describe('read buffers', () => {
     // An unmarked input passes nothing on.
     const c = Buffer.alloc(READ_BUFFER_BYTES);
     assert.ok(!isRecyclable(passRecyclable(c, c.subarray(0, 10))));
+  });
+
+  it('a blob writer gives recyclable chunks back once written, and writes them whole', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xregion-rb-'));
+    const store = new FileBlobStore(dir);
+    try {
+      while (pooledReadBuffers() > 0) takeReadBuffer(1);
+      // An encrypting upload's sealed batches are recyclable views (pool buffers).
+      const plain = crypto.randomBytes(3 * 16 * CIPHER_CHUNK + 5);
+      const enc = encryptStream(crypto.randomBytes(32), crypto.randomBytes(16), plain.length);
+      const sealed: Buffer[] = [];
+      enc.on('data', (b: Buffer) => sealed.push(b));
+      enc.end(plain);
+      await once(enc, 'end');
+      const marked = sealed.filter((b) => isRecyclable(b)).length;
+      assert.ok(marked >= 3, `full batches come from the pool (${marked} of ${sealed.length})`);
+      const expected = Buffer.concat(sealed);
+      const writer = store.create();
+      // Whatever sits in the pool is scribbled over after each write: a chunk given back
+      // before it was written would reach the file zeroed.
+      const scribble = () => {
+        if (pooledReadBuffers() === 0) return;
+        const t = takeReadBuffer(1);
+        new Uint8Array(t.buffer).fill(0);
+        releaseReadBuffer(t);
+      };
+      for (const b of sealed) {
+        await writer.write(b);
+        scribble();
+      }
+      await writer.write(Buffer.from('and a stranger'));
+      scribble();
+      await writer.finish();
+      assert.equal(pooledReadBuffers(), marked, 'every recyclable chunk went back once written');
+      const stream = store.read([{ blobId: writer.id, start: 0, end: expected.length + 13 }]);
+      const back: Buffer[] = [];
+      for await (const b of stream) back.push(Buffer.from(b as Buffer));
+      assert.ok(Buffer.concat(back).equals(Buffer.concat([expected, Buffer.from('and a stranger')])));
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a detached (transferred) buffer is not pooled', () => {

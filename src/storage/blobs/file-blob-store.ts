@@ -16,6 +16,7 @@ import { GroupSync } from '../group-sync.js';
 import type { BlobSegment, BlobStore, BlobWriter } from '../types.js';
 import { FdCache } from './fd-cache.js';
 import { FileRangeReader } from './range-reader.js';
+import { releaseReadBuffer } from '../../read-buffers.js';
 
 /** Chunks are gathered into writes of about this size: fewer syscalls, bounded memory. */
 const WRITE_BATCH = 1024 * 1024;
@@ -192,6 +193,8 @@ class FileBlobWriter implements BlobWriter {
         const { bytesWritten } = await fh.writev(left);
         left = dropBytes(left, bytesWritten);
       }
+      // Written: recyclable chunks (an encrypting upload's sealed batches) are done with.
+      for (const c of chunks) releaseReadBuffer(c);
     })();
     this.inflight.catch((e: Error) => {
       this.failed = e;
