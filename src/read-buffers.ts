@@ -1,5 +1,5 @@
 /**
- * Recycled buffers for blob reads.
+ * Recycled buffers for blob reads (and for the sealed batches of encrypting uploads).
  *
  * Why: a 1 MiB GET used to read into a fresh 1 MiB buffer per read. V8 frees such buffers only
  * when it collects garbage, and starts a full collection for every ~64 MiB of them: at 1 GB/s
@@ -11,7 +11,9 @@
  * done with its memory or drops it (the GC reclaims it as before); whoever slices or copies it
  * produces unmarked views. Releasing a view whose memory is still referenced elsewhere would
  * hand that memory to another read, so only final consumers release: a response once the socket
- * has taken the bytes, a decipher once it has opened them into other buffers.
+ * has taken the bytes, a decipher once it has opened them into other buffers, a blob writer once
+ * the bytes are in the file. A view that takes over the memory (a decipher's in-place output)
+ * takes the mark with it (passRecyclable).
  */
 
 /** Capacity of each pooled buffer: room for the largest read made (1 MiB, or 16 sealed cipher chunks). */

@@ -277,7 +277,6 @@ export function encryptStream(key: Buffer, salt: Buffer, expectedLength?: number
     if (pending.length >= want) return;
     const grown = batchBuffer(Math.min(fullBatch, Math.max(want, pending.length * 2)));
     pending.copy(grown, 0, 0, fill);
-    releaseReadBuffer(pending);
     pending = grown;
   };
 
