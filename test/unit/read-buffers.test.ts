@@ -51,6 +51,33 @@ describe('read buffers', () => {
     assert.ok(isRecyclable(markRecyclable(Buffer.from(new ArrayBuffer(READ_BUFFER_BYTES), 0, 5))));
   });
 
+  it('pool memory is a fixed-size resizable ArrayBuffer (page-aligned, see newPoolBuffer) that survives a trip through a worker', async () => {
+    while (pooledReadBuffers() > 0) takeReadBuffer(1);
+    const a = takeReadBuffer(READ_BUFFER_BYTES);
+    const ab = a.buffer as ArrayBuffer & { resizable: boolean; maxByteLength: number };
+    assert.equal(ab.resizable, true, 'a plain ArrayBuffer would come from malloc, 16 bytes into a page');
+    assert.equal(ab.maxByteLength, READ_BUFFER_BYTES, 'never grows');
+    a.fill(7);
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker("require('node:worker_threads').parentPort.on('message', (ab) => { new Uint8Array(ab, 0, 1)[0] = 9; require('node:worker_threads').parentPort.postMessage(ab, [ab]); })", { eval: true });
+    try {
+      const back = await new Promise<ArrayBuffer>((resolve) => {
+        w.once('message', resolve);
+        w.postMessage(a.buffer, [a.buffer as ArrayBuffer]);
+      });
+      assert.equal(a.length, 0, 'transferred: the sender sees nothing');
+      const view = markRecyclable(Buffer.from(back, 0, READ_BUFFER_BYTES));
+      assert.ok(isRecyclable(view));
+      assert.equal(view[0], 9);
+      assert.equal(view[READ_BUFFER_BYTES - 1], 7);
+      releaseReadBuffer(view);
+      assert.equal(pooledReadBuffers(), 1);
+      assert.equal(takeReadBuffer(4).buffer, back, 'pooled again after the trip');
+    } finally {
+      await w.terminate();
+    }
+  });
+
   it('the pool keeps at most 32 buffers', () => {
     const taken = Array.from({ length: 40 }, () => takeReadBuffer(16));
     for (const t of taken) releaseReadBuffer(t);
