@@ -8,6 +8,8 @@ body that is not an ACL document is 400 MalformedACLError. Accepted or refused, 
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import urllib.error
 import urllib.request
 
@@ -154,4 +156,20 @@ def test_the_owner_full_control_document_as_s3cmd_sends_it(server, s3, obj):
         "<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"
     ).encode()
     status, text = raw_put_acl(server, f"/{bucket}/{key}?acl", doc, {"Content-Type": "application/xml"})
+    assert status == 200, text
+
+
+def test_an_acl_body_is_checked_against_its_content_md5(server, s3, obj):
+    bucket, key = obj
+    owner = owner_id(s3, bucket)
+    doc = (
+        f"<AccessControlPolicy><Owner><ID>{owner}</ID></Owner><AccessControlList><Grant>"
+        f'<Grantee {XSI} xsi:type="CanonicalUser"><ID>{owner}</ID></Grantee>'
+        "<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"
+    ).encode()
+    wrong = base64.b64encode(hashlib.md5(b"another document").digest()).decode()
+    status, text = raw_put_acl(server, f"/{bucket}/{key}?acl", doc, {"Content-MD5": wrong})
+    assert status == 400 and "<Code>BadDigest</Code>" in text, text
+    right = base64.b64encode(hashlib.md5(doc).digest()).decode()
+    status, text = raw_put_acl(server, f"/{bucket}/{key}?acl", doc, {"Content-MD5": right})
     assert status == 200, text
