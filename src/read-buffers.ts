@@ -29,10 +29,10 @@ const ResizableArrayBuffer = ArrayBuffer as unknown as new (length: number, opti
 
 /**
  * A pool buffer's memory, page-aligned. Why: a plain ArrayBuffer this large comes from malloc,
- * which places it 16 bytes into a page, and on this project's benchmark machine (AMD EPYC) the
+ * behind glibc's 16-byte chunk header, and on this project's benchmark machine (AMD EPYC) the
  * kernel copies a file's cached pages into a destination 16 bytes past a 64-byte boundary at
- * about a third of the speed of an aligned one: a 1 MiB pread took 0.39-0.60 ms instead of
- * 0.10-0.14 ms, more CPU than decrypting the same MiB. V8 allocates a *resizable* ArrayBuffer
+ * about a third of the speed of an aligned one: a 1 MiB pread took 0.39-0.74 ms instead of
+ * 0.10-0.15 ms, more CPU than decrypting the same MiB (docs/benchmarks.md). V8 allocates a *resizable* ArrayBuffer
  * from whole pages of its own instead; this one is never resized (its maximum is its length),
  * it moves to cipher threads and back like any other, and a runtime without resizable buffers
  * would ignore the option and hand out a plain one: the same bytes, only slower reads.
