@@ -2,9 +2,8 @@
  * A cipher thread of cipher-pool.ts: seals or opens the chunks of one job in place, in the
  * buffer the job brought, and hands the buffer back.
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { parentPort } from 'node:worker_threads';
+import { minorGcPacer } from '../gc-pacer.js';
 import type { CipherReply, CipherRequest } from './cipher-pool.js';
 import { CipherIntegrityError, openChunksInPlace, sealChunksInPlace, usesNativeCipher } from './object-cipher.js';
 
@@ -17,10 +16,7 @@ if (!port) throw new Error('cipher-worker.js runs as a worker thread');
  * collects, which it otherwise does after ~64 MiB of them: a young-generation collection every
  * few MiB keeps the thread's memory small. The native cipher works in place and leaves none.
  */
-v8.setFlagsFromString('--expose-gc');
-const collect = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major'; execution?: 'sync' }) => void;
-const COLLECT_EVERY = 16 * 1024 * 1024;
-let sinceCollect = 0;
+const paceGc = minorGcPacer(16 * 1024 * 1024);
 
 port.on('message', (m: CipherRequest) => {
   const size = m.buf.byteLength;
@@ -39,10 +35,5 @@ port.on('message', (m: CipherRequest) => {
     reply = { id: m.id, error: { integrity: e instanceof CipherIntegrityError, message: (e as Error).message } };
   }
   port.postMessage(reply, transfer);
-  if (usesNativeCipher()) return;
-  sinceCollect += size;
-  if (sinceCollect >= COLLECT_EVERY) {
-    sinceCollect = 0;
-    collect({ type: 'minor' });
-  }
+  if (!usesNativeCipher()) paceGc(size);
 });
