@@ -37,6 +37,12 @@ export interface Connection {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
+/** 64 KiB from whole pages: V8 allocates a resizable ArrayBuffer (fixed here) page by page, not with malloc. */
+function readBuffer(): Buffer {
+  const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+  return Buffer.from(new Resizable(64 * 1024, { maxByteLength: 64 * 1024 }));
+}
+
 const enum State {
   Idle,
   Head,
@@ -74,9 +80,19 @@ export class RawConnection implements Connection {
   }
 
   private connect(): net.Socket {
-    const s = net.connect({ host: this.host, port: this.port, noDelay: true });
+    const s = net.connect({
+      host: this.host,
+      port: this.port,
+      noDelay: true,
+      // Responses are read into one fixed buffer per connection, page-aligned: a buffer that
+      // node mallocs per read sits at whatever offset malloc chose, and the kernel's copy into a
+      // destination 16 bytes past a 64-byte boundary is ~3x slower on the benchmark machine
+      // (docs/benchmarks.md), which made a whole run's GET 1 MiB results depend on the luck of
+      // the generator's allocations. Whatever outlives a read (a partial head, captured bodies)
+      // is copied out of it.
+      onread: { buffer: readBuffer(), callback: (n: number, buf: Uint8Array) => (this.onData(Buffer.from(buf.buffer, buf.byteOffset, n)), true) },
+    });
     this.connects++;
-    s.on('data', (chunk: Buffer) => this.onData(chunk));
     s.on('error', (e) => this.onClose(s, e));
     s.on('close', () => this.onClose(s, null));
     this.socket = s;
@@ -171,7 +187,7 @@ export class RawConnection implements Connection {
           }
           const end = buf.indexOf(CRLFCRLF);
           if (end < 0) {
-            this.pending = buf;
+            this.pending = Buffer.from(buf);
             return;
           }
           this.parseHead(buf.toString('latin1', 0, end));
@@ -199,7 +215,7 @@ export class RawConnection implements Connection {
           }
           const eol = buf.indexOf('\r\n');
           if (eol < 0) {
-            this.pending = buf;
+            this.pending = Buffer.from(buf);
             return;
           }
           const line = buf.toString('latin1', 0, eol);
