@@ -32,10 +32,11 @@ const ResizableArrayBuffer = ArrayBuffer as unknown as new (length: number, opti
  * behind glibc's 16-byte chunk header, and on this project's benchmark machine (AMD EPYC) the
  * kernel copies a file's cached pages into a destination 16 bytes past a 64-byte boundary at
  * about a third of the speed of an aligned one: a 1 MiB pread took 0.39-0.74 ms instead of
- * 0.10-0.15 ms, more CPU than decrypting the same MiB (docs/benchmarks.md). V8 allocates a *resizable* ArrayBuffer
- * from whole pages of its own instead; this one is never resized (its maximum is its length),
- * it moves to cipher threads and back like any other, and a runtime without resizable buffers
- * would ignore the option and hand out a plain one: the same bytes, only slower reads.
+ * 0.10-0.15 ms, more CPU than decrypting the same MiB (docs/benchmarks.md). V8 allocates a
+ * *resizable* ArrayBuffer from whole pages of its own instead; this one is never resized (its
+ * maximum is its length), it moves to cipher threads and back like any other, and a runtime
+ * without resizable buffers would ignore the option and hand out a plain one: the same bytes,
+ * only slower reads.
  */
 function newPoolBuffer(): ArrayBuffer {
   return new ResizableArrayBuffer(READ_BUFFER_BYTES, { maxByteLength: READ_BUFFER_BYTES });
