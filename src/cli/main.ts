@@ -165,7 +165,7 @@ program
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default info)')
   .option(
     '--cipher-threads <n>',
-    `worker threads that encrypt and decrypt object data beside the event loop; 0 does it on the event loop (default: cores - 1, 1 to 4; here ${defaultCipherThreads()})`,
+    `worker threads that encrypt and decrypt object data beside the event loop (the native cipher decrypts blob reads in libuv's thread pool instead); 0 does all of it on the event loop (default: cores - 1, 1 to 4; here ${defaultCipherThreads()})`,
     parseCount,
   )
   .action(async (o: ServeOptions) => {

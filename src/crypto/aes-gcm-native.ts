@@ -18,6 +18,23 @@ export interface AesGcmBinding {
   seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, input: Uint8Array, output: Uint8Array, tag: Uint8Array): void;
   /** Decrypts and checks `tag`; false (and `output` wiped) when it does not authenticate. */
   open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, input: Uint8Array, output: Uint8Array, tag: Uint8Array): boolean;
+  /**
+   * In one job of libuv's thread pool: reads `length` bytes of sealed object-cipher chunks at
+   * `position` of `fd` into `buf` and opens them there, chunk `first` first (`finalIndex` is the
+   * stream's last); calls back with the plaintext's length, at the start of `buf`. On any error
+   * (a read error, a file that ends early, a chunk that does not authenticate: code
+   * ERR_XREGION_CIPHER_INTEGRITY) `buf` holds no plaintext. `buf` must not be touched until then.
+   */
+  readOpen(
+    fd: number,
+    position: number,
+    length: number,
+    buf: Uint8Array,
+    key: Uint8Array,
+    first: number,
+    finalIndex: number,
+    callback: (err: (Error & { code?: string }) | null, plainLength?: number) => void,
+  ): void;
 }
 
 /** Relative to dist/src/crypto/, where this module runs from. */
@@ -58,7 +75,7 @@ function load(): AesGcmBinding | null {
     if (mode === 'require') throw new Error(`XREGION_NATIVE_CIPHER=require but the native AES-GCM addon did not load: ${(e as Error).message}`);
     return null;
   }
-  if (!agrees(binding)) {
+  if (typeof binding.readOpen !== 'function' || !agrees(binding)) {
     const message = 'the native AES-GCM addon disagrees with node:crypto; it is not used';
     if (mode === 'require') throw new Error(message);
     process.emitWarning(message);

@@ -14,6 +14,7 @@ import {
   decryptRange,
   encryptBuffer,
   encryptStream,
+  openingRange,
 } from '../crypto/object-cipher.js';
 import type { BlobSegment, BlobStore, BlobWriter, DataLocation, PartRecord } from '../storage/types.js';
 import type { Digests } from './digester.js';
@@ -190,6 +191,12 @@ export function openRange(blobs: BlobStore, loc: DataLocation, start: number, en
     case 'blob': {
       if (!crypt) return blobs.read([{ blobId: loc.blobId, start, end }]);
       if (!crypt.salt) throw new UnreadableData('encrypted blob data has no salt recorded');
+      const opening = openingRange(crypt.key, crypt.salt, crypt.size, start, end);
+      if (opening) {
+        const segment = { blobId: loc.blobId, start: opening.cipherStart, end: opening.cipherEnd, reader: opening.reader };
+        const source = blobs.read([segment], CIPHER_READ_SIZE);
+        return opening.exact ? source : through(source, opening.trim);
+      }
       // The blob store's read buffers are the reader's alone: they may move to a cipher thread.
       const plan = decryptRange(crypt.key, crypt.salt, crypt.size, start, end, { ownsInput: true });
       return through(blobs.read([{ blobId: loc.blobId, start: plan.cipherStart, end: plan.cipherEnd }], CIPHER_READ_SIZE), plan.decipher);
@@ -213,6 +220,13 @@ export function openRange(blobs: BlobStore, loc: DataLocation, start: number, en
         const hi = Math.min(end, pEnd) - pStart;
         if (!crypt) {
           segments.push({ blobId: p.blobId, start: lo, end: hi });
+          continue;
+        }
+        const opening = openingRange(crypt.key, saltOf(p), p.size, lo, hi);
+        if (opening) {
+          // Each part's reads yield its plaintext: decryptSegments splits by plaintext lengths.
+          segments.push({ blobId: p.blobId, start: opening.cipherStart, end: opening.cipherEnd, reader: opening.reader });
+          deciphers.push({ length: opening.plainLength, decipher: opening.trim });
           continue;
         }
         const plan = decryptRange(crypt.key, saltOf(p), p.size, lo, hi, { ownsInput: alone });
@@ -247,8 +261,9 @@ function through(source: Readable, t: Transform): Transform {
 }
 
 /**
- * Splits one stream of consecutive cipher segments (the parts of a multipart object) among
- * their own deciphers, in order. Plaintext waits in memory for at most one source chunk.
+ * Splits one stream of consecutive segments (the parts of a multipart object, as ciphertext or
+ * as the plaintext an opening reader yields) among their own deciphers, in order. Plaintext
+ * waits in memory for at most one source chunk.
  */
 async function* decryptSegments(source: Readable, segments: Array<{ length: number; decipher: Transform }>): AsyncGenerator<Buffer> {
   const out: Buffer[] = [];

@@ -390,7 +390,26 @@ export interface BlobSegment {
   blobId: string;
   start: number;
   end: number;
+  /**
+   * How each read of this segment fills its buffer, when not with a plain read: e.g. reading
+   * sealed chunks and opening them in the same thread-pool job (crypto/object-cipher.ts). The
+   * stream then yields what the reads produced, not the stored bytes.
+   */
+  reader?: BlobReadFn;
 }
+
+/**
+ * Reads exactly `length` bytes at `position` of the open file `fd` into `buf` (from offset 0)
+ * and may rewrite them in place; calls back with how many bytes at the start of `buf` are the
+ * result, or an error (a file shorter than the range is one). `buf` is the callee's until then.
+ */
+export type BlobReadFn = (
+  fd: number,
+  buf: Buffer,
+  length: number,
+  position: number,
+  callback: (err: Error | null, produced?: number) => void,
+) => void;
 
 export interface BlobStore {
   create(): BlobWriter;

@@ -1,7 +1,10 @@
 /**
  * The native AES-256-GCM addon (native/aes_gcm.c) against node:crypto: same bytes and tags, in
  * place or into another buffer; a wrong tag, nonce, AAD or byte fails and leaves no plaintext;
- * every malformed call throws instead of touching memory it was not given.
+ * every malformed call throws instead of touching memory it was not given. readOpen (read and
+ * open sealed chunks of a file in one thread-pool job) against a stream sealed here with
+ * node:crypto in object-cipher.ts's chunk format: whole and partial runs, damaged, reordered,
+ * relabelled and short data, malformed calls.
  *
  * Where the addon was not built (no C compiler), these tests are skipped and say so; CI sets
  * XREGION_NATIVE_CIPHER=require, under which a missing addon fails the load instead.
@@ -9,6 +12,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { nativeAesGcm, type AesGcmBinding } from '../../src/crypto/aes-gcm-native.js';
 
 const g = nativeAesGcm();
@@ -130,5 +136,162 @@ describe('native AES-256-GCM', { skip }, () => {
     await w.terminate();
     const want = reference(Buffer.alloc(32, 1), Buffer.alloc(12, 2), Buffer.alloc(0), Buffer.alloc(64, 3));
     assert.equal(got, Buffer.concat([want.cipher, want.tag]).toString('hex'));
+  });
+});
+
+const CHUNK = 65536;
+const SEALED = CHUNK + 16;
+
+/** Chunk i's nonce and AAD as object-cipher.ts writes them: i as uint64 BE, then the final flag. */
+function chunkNonceAad(i: number, final: boolean): { nonce: Buffer; aad: Buffer } {
+  const nonce = Buffer.alloc(12);
+  nonce.writeBigUInt64BE(BigInt(i), 4);
+  const aad = Buffer.alloc(9);
+  aad.writeBigUInt64BE(BigInt(i), 0);
+  aad[8] = final ? 1 : 0;
+  return { nonce, aad };
+}
+
+/** A sealed stream of `plain`, sealed with node:crypto (independent of the addon). */
+function sealStream(key: Buffer, plain: Buffer): Buffer {
+  const n = plain.length === 0 ? 1 : Math.ceil(plain.length / CHUNK);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const { nonce, aad } = chunkNonceAad(i, i === n - 1);
+    const { cipher, tag } = reference(key, nonce, aad, plain.subarray(i * CHUNK, (i + 1) * CHUNK));
+    parts.push(cipher, tag);
+  }
+  return Buffer.concat(parts);
+}
+
+describe('native readOpen (read and open sealed chunks in one thread-pool job)', { skip }, () => {
+  const native = g as AesGcmBinding;
+  const key = crypto.randomBytes(32);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xregion-readopen-'));
+  let fileNo = 0;
+
+  function fileOf(bytes: Buffer): number {
+    const file = path.join(dir, `f${fileNo++}`);
+    fs.writeFileSync(file, bytes);
+    return fs.openSync(file, 'r');
+  }
+
+  function readOpen(fd: number, position: number, length: number, buf: Buffer, first: number, finalIndex: number, k = key) {
+    return new Promise<{ err: (Error & { code?: string }) | null; plainLength?: number }>((resolve) => {
+      native.readOpen(fd, position, length, buf, k, first, finalIndex, (err, plainLength) => resolve({ err, plainLength }));
+    });
+  }
+
+  it('opens whole streams and runs of chunks from any chunk on, as node:crypto sealed them', async () => {
+    for (const size of [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 4 * CHUNK + 1234]) {
+      const plain = crypto.randomBytes(size);
+      const sealed = sealStream(key, plain);
+      const fd = fileOf(sealed);
+      const finalIndex = size === 0 ? 0 : Math.ceil(size / CHUNK) - 1;
+      for (let first = 0; first <= finalIndex; first++) {
+        for (let last = first; last <= finalIndex; last++) {
+          const position = first * SEALED;
+          const length = Math.min(sealed.length, (last + 1) * SEALED) - position;
+          const buf = Buffer.alloc(length + 100, 0xaa);
+          const r = await readOpen(fd, position, length, buf, first, finalIndex);
+          assert.equal(r.err, null, `size ${size}, chunks ${first}..${last}`);
+          const want = plain.subarray(first * CHUNK, Math.min(size, (last + 1) * CHUNK));
+          assert.equal(r.plainLength, want.length);
+          assert.ok(buf.subarray(0, want.length).equals(want), `size ${size}, chunks ${first}..${last}`);
+          assert.ok(buf.subarray(length).every((b) => b === 0xaa), 'nothing written past the run');
+        }
+      }
+      fs.closeSync(fd);
+    }
+  });
+
+  it('fails damaged, relabelled, reordered or cut data and leaves no plaintext in the buffer', async () => {
+    const plain = crypto.randomBytes(3 * CHUNK + 500);
+    const sealed = sealStream(key, plain);
+    const flip = (at: number) => {
+      const c = Buffer.from(sealed);
+      c[at]! ^= 0x40;
+      return c;
+    };
+    const swapped = Buffer.concat([sealed.subarray(SEALED, 2 * SEALED), sealed.subarray(0, SEALED), sealed.subarray(2 * SEALED)]);
+    const cases: Array<[string, Buffer, number, number, number, number, RegExp]> = [
+      // what, file bytes, position, length, first, finalIndex, message
+      ['a flipped byte in chunk 2', flip(2 * SEALED + 7), 0, sealed.length, 0, 3, /authentication at chunk 2/],
+      ['a flipped tag byte of the last chunk', flip(sealed.length - 1), 0, sealed.length, 0, 3, /authentication at chunk 3/],
+      ['chunks 0 and 1 swapped', swapped, 0, sealed.length, 0, 3, /authentication at chunk 0/],
+      ['chunk 1 read as chunk 0', sealed, SEALED, SEALED, 0, 3, /authentication at chunk 0/],
+      ['the stream cut after chunk 2, read as if that were its end', sealed.subarray(0, 3 * SEALED), 0, 3 * SEALED, 0, 2, /authentication at chunk 2/],
+      ['a run ending inside a chunk', sealed, 0, SEALED + 100, 0, 3, /chunk 1 is incomplete/],
+      ['ciphertext past the final chunk', sealed, 0, 3 * SEALED, 0, 1, /chunk 1 is incomplete/],
+    ];
+    for (const [what, bytes, position, length, first, finalIndex, message] of cases) {
+      const fd = fileOf(bytes);
+      const buf = Buffer.alloc(length);
+      const r = await readOpen(fd, position, length, buf, first, finalIndex);
+      fs.closeSync(fd);
+      assert.ok(r.err, what);
+      assert.equal(r.err.code, 'ERR_XREGION_CIPHER_INTEGRITY', what);
+      assert.match(r.err.message, message, what);
+      assert.equal(r.plainLength, undefined);
+      assert.ok(buf.every((b) => b === 0), `${what}: buffer wiped`);
+    }
+    const fd = fileOf(sealed);
+    const wrongKey = await readOpen(fd, 0, sealed.length, Buffer.alloc(sealed.length), 0, 3, crypto.randomBytes(32));
+    assert.equal(wrongKey.err?.code, 'ERR_XREGION_CIPHER_INTEGRITY');
+    fs.closeSync(fd);
+  });
+
+  it('reports a file that ends before the run as a read error', async () => {
+    const sealed = sealStream(key, crypto.randomBytes(2 * CHUNK));
+    const fd = fileOf(sealed.subarray(0, sealed.length - 10));
+    const r = await readOpen(fd, 0, sealed.length, Buffer.alloc(sealed.length), 0, 1);
+    fs.closeSync(fd);
+    assert.equal(r.err?.code, 'ERR_XREGION_READ');
+    assert.match(r.err.message, new RegExp(`ends at ${sealed.length - 10}, before ${sealed.length}`));
+  });
+
+  it('throws on malformed calls, before reading anything', () => {
+    const buf = Buffer.alloc(SEALED);
+    const cb = () => assert.fail('no callback for a refused call');
+    const call = native.readOpen as (...a: unknown[]) => void;
+    const bad: [string, unknown[]][] = [
+      ['negative fd', [-1, 0, SEALED, buf, key, 0, 0, cb]],
+      ['fractional position', [0, 0.5, SEALED, buf, key, 0, 0, cb]],
+      ['length past the buffer', [0, 0, SEALED + 1, buf, key, 0, 0, cb]],
+      ['length shorter than a tag', [0, 0, 15, buf, key, 0, 0, cb]],
+      ['short key', [0, 0, SEALED, buf, key.subarray(1), 0, 0, cb]],
+      ['first after finalIndex', [0, 0, SEALED, buf, key, 2, 1, cb]],
+      ['buffer a string', [0, 0, SEALED, 'x'.repeat(SEALED), key, 0, 0, cb]],
+      ['no callback', [0, 0, SEALED, buf, key, 0, 0, 'cb']],
+      ['too few arguments', [0, 0, SEALED, buf, key, 0, 0]],
+    ];
+    for (const [what, args] of bad) assert.throws(() => call(...args), /readOpen:/, what);
+  });
+
+  it('runs jobs concurrently and delivers each result to its own callback', async () => {
+    const streams = Array.from({ length: 12 }, (_, i) => crypto.randomBytes(CHUNK * (1 + (i % 3)) + i));
+    const results = await Promise.all(
+      streams.map(async (plain) => {
+        const sealed = sealStream(key, plain);
+        const fd = fileOf(sealed);
+        const buf = Buffer.alloc(sealed.length);
+        const r = await readOpen(fd, 0, sealed.length, buf, 0, Math.ceil(plain.length / CHUNK) - 1);
+        fs.closeSync(fd);
+        return r.err === null && r.plainLength === plain.length && buf.subarray(0, plain.length).equals(plain);
+      }),
+    );
+    assert.deepEqual(results, streams.map(() => true));
+  });
+
+  it('a process exits by itself once its reads are done', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const url = new URL('../../src/crypto/aes-gcm-native.js', import.meta.url).href;
+    const source = `import(${JSON.stringify(url)}).then(({ nativeAesGcm }) => {
+      const g = nativeAesGcm();
+      const fs = require('node:fs'); const fd = fs.openSync(process.execPath, 'r');
+      g.readOpen(fd, 0, 100, Buffer.alloc(100), Buffer.alloc(32), 0, 0, (err) => console.log(err.code));
+    });`;
+    const out = execFileSync(process.execPath, ['-e', source], { timeout: 20_000, encoding: 'utf8' });
+    assert.equal(out.trim(), 'ERR_XREGION_CIPHER_INTEGRITY', 'the job finished, the process exited');
   });
 });

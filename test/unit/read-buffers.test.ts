@@ -283,3 +283,61 @@ describe('FdCache', () => {
     assert.equal(cache.size, 0);
   });
 });
+
+describe('FileRangeReader with a reader of its own', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xregion-range-reader-'));
+
+  it('yields what the reader produced, each read from its position, the views still recyclable', async () => {
+    const file = path.join(dir, 'doubled');
+    fs.writeFileSync(file, crypto.randomBytes(10_000));
+    const positions: number[] = [];
+    // A reader that keeps the first half of each read: "rewrites in place", shorter.
+    const halves = (fd: number, buf: Buffer, length: number, position: number, cb: (e: Error | null, n?: number) => void) => {
+      positions.push(position);
+      fs.read(fd, buf, 0, length, position, (err) => cb(err, Math.ceil(length / 2)));
+    };
+    const got = await drain(new FileRangeReader(file, 1_000, 8_999, 3_000, undefined, halves));
+    assert.deepEqual(positions, [1_000, 4_000, 7_000]);
+    assert.deepEqual(got.map((b) => b.length), [1_500, 1_500, 1_000]);
+    const bytes = fs.readFileSync(file);
+    assert.ok(got[1]!.equals(bytes.subarray(4_000, 5_500)));
+    assert.ok(got.every((b) => isRecyclable(b)), 'the produced views keep the mark');
+  });
+
+  it('fails the stream with the reader\'s error', async () => {
+    const file = path.join(dir, 'failing');
+    fs.writeFileSync(file, Buffer.alloc(100));
+    const failing = (_fd: number, _b: Buffer, _l: number, _p: number, cb: (e: Error | null) => void) => cb(new Error('chunk 0 failed'));
+    await assert.rejects(drain(new FileRangeReader(file, 0, 99, 100, undefined, failing)), /chunk 0 failed/);
+  });
+
+  it('closes its descriptor only after a read in flight completes, when destroyed meanwhile', async () => {
+    const file = path.join(dir, 'slow');
+    fs.writeFileSync(file, Buffer.alloc(100));
+    let finish: (() => void) | undefined;
+    let fd = -1;
+    const held = (f: number, _b: Buffer, length: number, _p: number, cb: (e: Error | null, n?: number) => void) => {
+      fd = f;
+      finish = () => cb(null, length);
+    };
+    const r = new FileRangeReader(file, 0, 99, 100, undefined, held);
+    const data: Buffer[] = [];
+    r.on('data', (b: Buffer) => data.push(b));
+    while (!finish) await new Promise((resolve) => setImmediate(resolve));
+    r.destroy();
+    await once(r, 'close');
+    assert.doesNotThrow(() => fs.fstatSync(fd), 'the descriptor stays open while the read uses it');
+    finish();
+    for (let i = 0; i < 100; i++) {
+      try {
+        fs.fstatSync(fd);
+      } catch (e) {
+        assert.equal((e as NodeJS.ErrnoException).code, 'EBADF');
+        assert.deepEqual(data, [], 'nothing pushed after the destroy');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.fail('the descriptor was never closed');
+  });
+});

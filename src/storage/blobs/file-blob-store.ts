@@ -13,7 +13,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GroupSync } from '../group-sync.js';
-import type { BlobSegment, BlobStore, BlobWriter } from '../types.js';
+import type { BlobReadFn, BlobSegment, BlobStore, BlobWriter } from '../types.js';
 import { FdCache } from './fd-cache.js';
 import { FileRangeReader } from './range-reader.js';
 import { releaseReadBuffer } from '../../read-buffers.js';
@@ -27,14 +27,18 @@ const READ_CHUNK = 1024 * 1024;
 const FD_CACHE_SIZE = 256;
 
 /** Reads [start, end] of a file in reads of `readSize` bytes (fewer when the range is shorter). */
-function readFile(file: string, start: number, end: number, readSize: number, fds: FdCache): Readable {
-  return new FileRangeReader(file, start, end, Math.max(1, Math.min(readSize, end - start + 1)), fds);
+function readFile(file: string, start: number, end: number, readSize: number, fds: FdCache, reader?: BlobReadFn): Readable {
+  return new FileRangeReader(file, start, end, Math.max(1, Math.min(readSize, end - start + 1)), fds, reader);
 }
 
-async function* concatFiles(files: Array<{ path: string; start: number; end: number }>, readSize: number, fds: FdCache): AsyncGenerator<Buffer> {
+async function* concatFiles(
+  files: Array<{ path: string; start: number; end: number; reader?: BlobReadFn }>,
+  readSize: number,
+  fds: FdCache,
+): AsyncGenerator<Buffer> {
   for (const f of files) {
     if (f.end < f.start) continue;
-    yield* readFile(f.path, f.start, f.end, readSize, fds);
+    yield* readFile(f.path, f.start, f.end, readSize, fds, f.reader);
   }
 }
 
@@ -88,9 +92,9 @@ export class FileBlobStore implements BlobStore {
     let stream: Readable;
     if (segments.length === 1) {
       const s = segments[0]!;
-      stream = readFile(this.pathOf(s.blobId), s.start, s.end, readSize, this.fds);
+      stream = readFile(this.pathOf(s.blobId), s.start, s.end, readSize, this.fds, s.reader);
     } else {
-      const paths = segments.map((s) => ({ path: this.pathOf(s.blobId), start: s.start, end: s.end }));
+      const paths = segments.map((s) => ({ path: this.pathOf(s.blobId), start: s.start, end: s.end, reader: s.reader }));
       stream = Readable.from(concatFiles(paths, readSize, this.fds), { objectMode: false });
     }
     stream.once('close', unpinAll);
