@@ -38,7 +38,12 @@ export interface Config {
   logLevel: string;
   /** Other sites replication may write to; a destination bucket not found here is looked up there. */
   sites: SiteConfig[];
-  /** Replication copies in flight at once, per region. */
+  /**
+   * Replication copies in flight at once, per region. A copy of a small object mostly waits (for
+   * the event loop, the destination, the commit's fsync), so throughput is this divided by a
+   * copy's latency: at 16, a loaded server fell behind 300 PUT/s for seconds after starting
+   * (docs/benchmarks.md). Each copy of a large object holds up to ~2 MiB of buffers.
+   */
   replicationConcurrency: number;
   /**
    * Worker threads that seal and open object data (crypto/cipher-pool.ts); 0 keeps it on the
@@ -59,7 +64,7 @@ export const DEFAULT_CONFIG: Config = {
   inlineThreshold: 64 * 1024,
   logLevel: 'info',
   sites: [],
-  replicationConcurrency: 16,
+  replicationConcurrency: 32,
   cipherThreads: defaultCipherThreads(),
 };
 
