@@ -200,10 +200,9 @@ typedef struct {
   uint8_t key[KEY_BYTES];
   /* Results, written by the pool thread and read by the completion on the JS thread. */
   size_t plain_length;
-  int err;              /* errno of a failed read */
-  int integrity;        /* the chunk at bad_index failed, or the run was malformed */
-  uint64_t bad_index;
-  char message[160];
+  int err;              /* errno of a failed read, or EIO when OpenSSL refused */
+  int integrity;        /* a chunk did not authenticate, or the run was malformed */
+  char message[160];    /* what failed, for the JS error */
 } read_open_t;
 
 static void put_u64_be(uint8_t *p, uint64_t v) {
