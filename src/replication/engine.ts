@@ -25,6 +25,8 @@ const POLL_MS = 250;
 interface RegionWorkers {
   region: Region;
   inflight: number;
+  /** Ids of the tasks claimed and not yet settled (`inflight` of them). */
+  claimed: Set<number>;
   pumping: boolean;
   again: boolean;
   timer: NodeJS.Timeout;
@@ -46,6 +48,7 @@ export class ReplicationEngine {
       const w: RegionWorkers = {
         region,
         inflight: 0,
+        claimed: new Set(),
         pumping: false,
         again: false,
         timer: setInterval(() => void this.pump(w), POLL_MS),
@@ -88,8 +91,8 @@ export class ReplicationEngine {
     try {
       const capacity = () => this.app.config.replicationConcurrency - w.inflight;
       while (capacity() > 0 && !this.stopping) {
-        // Claimed tasks stay pending until settled and come back first: read past them.
-        const tasks = await w.region.meta.readyReplicationTasks(this.app.clock(), w.inflight + capacity() * 4);
+        // Claimed tasks stay pending until settled: the store leaves them out.
+        const tasks = await w.region.meta.readyReplicationTasks(this.app.clock(), capacity() * 4, w.claimed);
         let started = 0;
         for (const t of tasks) {
           if (capacity() <= 0) break;
@@ -97,10 +100,12 @@ export class ReplicationEngine {
           // Claimed already, and not yet settled.
           if (this.busy.has(group)) continue;
           this.busy.add(group);
+          w.claimed.add(t.id);
           w.inflight++;
           started++;
           const p = this.run(w, t).finally(() => {
             this.busy.delete(group);
+            w.claimed.delete(t.id);
             w.inflight--;
             this.running.delete(p);
             void this.pump(w);

@@ -316,9 +316,10 @@ export interface MetadataStore {
   putReplica(v: NewVersion): Promise<{ applied: boolean; freed: DataLocation[] }>;
   /**
    * Claimable tasks due by `now` whose version is durable, oldest first: only the earliest
-   * unsettled task of each (bucket, key, destination) is claimable.
+   * unsettled task of each (bucket, key, destination) is claimable. Tasks whose ids are in
+   * `claimed` (taken by the caller and not settled yet) are left out.
    */
-  readyReplicationTasks(now: number, limit: number): Promise<ReplicationTask[]>;
+  readyReplicationTasks(now: number, limit: number, claimed?: Iterable<number>): Promise<ReplicationTask[]>;
   /** Applies a task's outcome and the version's aggregated status in one transaction. */
   settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<void>;
   /** Pending and failed work per (bucket, destination, rule), for one bucket or all. */

@@ -107,6 +107,10 @@ describe('MetadataStore: batch jobs', () => {
     const t1 = ready.find((t) => t.key === 'k1')!;
     const t2 = ready.find((t) => t.key === 'k2')!;
     assert.equal(t1.batchJob, 'run');
+    // Tasks the caller has claimed are left out, the rest come in the same order.
+    const unclaimed = await store.readyReplicationTasks(Date.now() + 1000, 10, [t1.id]);
+    assert.deepEqual(unclaimed.map((t) => t.id), ready.filter((t) => t.id !== t1.id).map((t) => t.id));
+    assert.deepEqual(await store.readyReplicationTasks(Date.now() + 1000, 10, new Set(ready.map((t) => t.id))), []);
     await store.settleReplicationTask(t1, { kind: 'done' });
     await store.settleReplicationTask(t2, { kind: 'failed', reason: 'DstBucketUnversioned', error: 'not versioned' });
     assert.equal(await store.settleJobTasks('run', 100), 2);
