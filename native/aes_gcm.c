@@ -112,23 +112,27 @@ static int get_args(napi_env env, napi_callback_info info, state_t **st, bytes_t
   return 1;
 }
 
-static int run(state_t *st, int enc, bytes_t b[6]) {
+/*
+ * One GCM seal (enc) or open of b = key, nonce, aad, in, out, tag: 1 done, 0 the tag did not
+ * authenticate, -1 OpenSSL failed.
+ */
+static int run(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, int enc, const bytes_t b[6]) {
   const bytes_t *key = &b[0], *nonce = &b[1], *aad = &b[2], *in = &b[3], *out = &b[4], *tag = &b[5];
   int len = 0;
   /* The default GCM IV length is 12 bytes, the nonce length here. */
-  if (EVP_CipherInit_ex(st->ctx, st->cipher, NULL, key->p, nonce->p, enc) != 1) return -1;
-  if (aad->n > 0 && EVP_CipherUpdate(st->ctx, NULL, &len, aad->p, (int)aad->n) != 1) return -1;
-  if (in->n > 0 && EVP_CipherUpdate(st->ctx, out->p, &len, in->p, (int)in->n) != 1) return -1;
+  if (EVP_CipherInit_ex(ctx, cipher, NULL, key->p, nonce->p, enc) != 1) return -1;
+  if (aad->n > 0 && EVP_CipherUpdate(ctx, NULL, &len, aad->p, (int)aad->n) != 1) return -1;
+  if (in->n > 0 && EVP_CipherUpdate(ctx, out->p, &len, in->p, (int)in->n) != 1) return -1;
   if (!enc) {
     /* A copy: OpenSSL keeps its own, and the tag's memory is the caller's. */
     uint8_t expected[TAG_BYTES];
     memcpy(expected, tag->p, TAG_BYTES);
-    if (EVP_CIPHER_CTX_ctrl(st->ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, expected) != 1) return -1;
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, expected) != 1) return -1;
   }
   uint8_t rest[16];
   /* GCM is a stream mode: final emits no bytes; it computes (seal) or checks (open) the tag. */
-  if (EVP_CipherFinal_ex(st->ctx, rest, &len) != 1) return enc ? -1 : 0;
-  if (enc && EVP_CIPHER_CTX_ctrl(st->ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, tag->p) != 1) return -1;
+  if (EVP_CipherFinal_ex(ctx, rest, &len) != 1) return enc ? -1 : 0;
+  if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, tag->p) != 1) return -1;
   return 1;
 }
 
@@ -137,7 +141,7 @@ static napi_value seal(napi_env env, napi_callback_info info) {
   state_t *st;
   bytes_t b[6];
   if (!get_args(env, info, &st, b)) return NULL;
-  if (run(st, 1, b) != 1) {
+  if (run(st->ctx, st->cipher, 1, b) != 1) {
     OPENSSL_cleanse(b[4].p, b[4].n);
     ERR_clear_error();
     return fail(env, "ERR_XREGION_AES_GCM", "aes_gcm: OpenSSL refused to encrypt");
@@ -154,7 +158,7 @@ static napi_value open_(napi_env env, napi_callback_info info) {
   state_t *st;
   bytes_t b[6];
   if (!get_args(env, info, &st, b)) return NULL;
-  int r = run(st, 0, b);
+  int r = run(st->ctx, st->cipher, 0, b);
   if (r != 1) {
     OPENSSL_cleanse(b[4].p, b[4].n);
     /* This thread's OpenSSL error queue is shared with node's crypto: leave nothing in it. */
@@ -212,23 +216,18 @@ static void put_u64_be(uint8_t *p, uint64_t v) {
   }
 }
 
-/* Opens one chunk in place; 1 when it authenticates, 0 when not, -1 when OpenSSL fails. */
-static int open_chunk(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, const uint8_t *key, uint64_t index, int final,
-                      uint8_t *body, size_t n, const uint8_t *tag_in) {
+/* Opens chunk `index` in place (its tag follows it): run's result. */
+static int open_chunk(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, const uint8_t *key, uint64_t index, int final, uint8_t *body,
+                      size_t n) {
   uint8_t nonce[NONCE_BYTES] = {0};
   uint8_t aad[9];
-  uint8_t tag[TAG_BYTES];
-  uint8_t rest[16];
-  int len = 0;
   put_u64_be(nonce + 4, index);
   put_u64_be(aad, index);
   aad[8] = final ? 1 : 0;
-  memcpy(tag, tag_in, TAG_BYTES);
-  if (EVP_CipherInit_ex(ctx, cipher, NULL, key, nonce, 0) != 1) return -1;
-  if (EVP_CipherUpdate(ctx, NULL, &len, aad, (int)sizeof aad) != 1) return -1;
-  if (n > 0 && EVP_CipherUpdate(ctx, body, &len, body, (int)n) != 1) return -1;
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, tag) != 1) return -1;
-  return EVP_CipherFinal_ex(ctx, rest, &len) == 1 ? 1 : 0;
+  const bytes_t b[6] = {
+      {(uint8_t *)key, KEY_BYTES}, {nonce, NONCE_BYTES}, {aad, sizeof aad}, {body, n}, {body, n}, {body + n, TAG_BYTES},
+  };
+  return run(ctx, cipher, 0, b);
 }
 
 static void read_open_execute(napi_env env, void *data) {
@@ -272,7 +271,7 @@ static void read_open_execute(napi_env env, void *data) {
       break;
     }
     uint8_t *body = job->buf + r;
-    int ok = open_chunk(ctx, job->cipher, job->key, i, i == job->final_index, body, n - TAG_BYTES, body + n - TAG_BYTES);
+    int ok = open_chunk(ctx, job->cipher, job->key, i, i == job->final_index, body, n - TAG_BYTES);
     if (ok != 1) {
       job->integrity = ok == 0;
       job->err = ok < 0 ? EIO : 0;

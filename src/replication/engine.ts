@@ -24,8 +24,7 @@ const POLL_MS = 250;
 
 interface RegionWorkers {
   region: Region;
-  inflight: number;
-  /** Ids of the tasks claimed and not yet settled (`inflight` of them). */
+  /** Ids of the tasks claimed and not yet settled: the copies in flight. */
   claimed: Set<number>;
   pumping: boolean;
   again: boolean;
@@ -47,7 +46,6 @@ export class ReplicationEngine {
     for (const region of this.app.regions.values()) {
       const w: RegionWorkers = {
         region,
-        inflight: 0,
         claimed: new Set(),
         pumping: false,
         again: false,
@@ -89,7 +87,7 @@ export class ReplicationEngine {
     }
     w.pumping = true;
     try {
-      const capacity = () => this.app.config.replicationConcurrency - w.inflight;
+      const capacity = () => this.app.config.replicationConcurrency - w.claimed.size;
       while (capacity() > 0 && !this.stopping) {
         // Claimed tasks stay pending until settled: the store leaves them out.
         const tasks = await w.region.meta.readyReplicationTasks(this.app.clock(), capacity() * 4, w.claimed);
@@ -101,12 +99,10 @@ export class ReplicationEngine {
           if (this.busy.has(group)) continue;
           this.busy.add(group);
           w.claimed.add(t.id);
-          w.inflight++;
           started++;
           const p = this.run(w, t).finally(() => {
             this.busy.delete(group);
             w.claimed.delete(t.id);
-            w.inflight--;
             this.running.delete(p);
             void this.pump(w);
           });
