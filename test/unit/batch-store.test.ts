@@ -177,3 +177,27 @@ describe('MetadataStore: batch jobs', () => {
     assert.deepEqual((await store.scanVersionFacts('scan', 'p/', undefined, 100)).map((f) => f.key), ['p/x', 'p/y']);
   });
 });
+
+describe('MetadataStore: group commit', () => {
+  it('rolls back a write that throws midway alone; the other writes of its batch commit', async () => {
+    await store.createBucket({ name: 'batch', region: 'us-east-1', owner: '000000000000', createdAt: 0, versioning: 'Enabled' });
+    await store.putVersion(version('k', 'v1', { bucket: 'batch' }), { replaceNull: false });
+    // Issued in one turn of the event loop: one batch, one transaction. The failing write has
+    // already cleared the key's latest flag when it throws (replicationFor runs after that).
+    const results = await Promise.allSettled([
+      store.putVersion(version('a', 'x1', { bucket: 'batch' }), { replaceNull: false }),
+      store.putVersion(version('k', 'v2', { bucket: 'batch' }), {
+        replaceNull: false,
+        replicationFor: () => {
+          throw new Error('boom');
+        },
+      }),
+      store.putVersion(version('z', 'x2', { bucket: 'batch' }), { replaceNull: false }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal(((results[1] as PromiseRejectedResult).reason as Error).message, 'boom');
+    const current = await store.scanCurrent('batch', '', undefined, 10);
+    assert.deepEqual(current.map((c) => `${c.key}@${c.versionId}`), ['a@x1', 'k@v1', 'z@x2']);
+    assert.equal(await store.getVersion('batch', 'k', 'v2'), undefined);
+  });
+});
