@@ -320,8 +320,11 @@ export interface MetadataStore {
    * `claimed` (taken by the caller and not settled yet) are left out.
    */
   readyReplicationTasks(now: number, limit: number, claimed?: Iterable<number>): Promise<ReplicationTask[]>;
-  /** Applies a task's outcome and the version's aggregated status in one transaction. */
-  settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<void>;
+  /**
+   * Applies a task's outcome and the version's aggregated status in one transaction. True when
+   * that made a waiting task (the key's next version for the destination) ready.
+   */
+  settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<boolean>;
   /** Pending and failed work per (bucket, destination, rule), for one bucket or all. */
   replicationSummary(bucket?: string): Promise<ReplicationSummaryRow[]>;
   /** Tasks of a bucket by status, oldest first. */

@@ -201,3 +201,46 @@ describe('MetadataStore: group commit', () => {
     assert.equal(await store.getVersion('batch', 'k', 'v2'), undefined);
   });
 });
+
+describe('MetadataStore: replication outbox', () => {
+  it('says when settling a task made the key’s next version ready for the destination', async () => {
+    await store.createBucket({ name: 'order', region: 'us-east-1', owner: '000000000000', createdAt: 0, versioning: 'Enabled' });
+    const withTask = { replaceNull: false, replicationFor: () => [TASK] };
+    await store.putVersion(version('k', 'o1', { bucket: 'order' }), withTask);
+    await store.putVersion(version('k', 'o2', { bucket: 'order' }), withTask);
+    const ready = () => store.readyReplicationTasks(Date.now() + 1000, 100).then((ts) => ts.filter((t) => t.bucket === 'order'));
+    const [first, ...none] = await ready();
+    assert.equal(first?.versionId, 'o1');
+    assert.equal(none.length, 0, 'o2 waits behind o1');
+    assert.equal(await store.settleReplicationTask(first!, { kind: 'retry', at: 0, error: 'later' }), false, 'a retry releases nothing');
+    assert.equal(await store.settleReplicationTask(first!, { kind: 'done' }), true, 'o2 released');
+    const [second] = await ready();
+    assert.equal(second?.versionId, 'o2');
+    assert.equal(await store.settleReplicationTask(second!, { kind: 'failed', reason: 'DstBucketNotFound', error: 'gone' }), false, 'nothing waits behind o2');
+    assert.deepEqual(await ready(), []);
+  });
+
+  it('gives a task a new id even after the highest one was settled, and signals it once durable', async () => {
+    // A store of its own: the outbox must be empty for SQLite to reuse the highest rowid.
+    const own = new SqliteMetadataStore('us-east-1', path.join(dir, 'own.db'));
+    try {
+      await own.createBucket({ name: 'b', region: 'us-east-1', owner: '000000000000', createdAt: 0, versioning: 'Enabled' });
+      let signals = 0;
+      own.onReplicationWork = () => signals++;
+      const withTask = { replaceNull: false, replicationFor: () => [TASK] };
+      await own.putVersion(version('k1', 'v1', { bucket: 'b' }), withTask);
+      assert.equal(signals, 1);
+      const [first] = await own.readyReplicationTasks(Date.now() + 1000, 10);
+      await own.settleReplicationTask(first!, { kind: 'done' });
+      await own.putVersion(version('k2', 'v2', { bucket: 'b' }), withTask);
+      // The engine claims only tasks whose commit is on disk, by id: a reused id would be taken
+      // for an old, durable one (and never signalled).
+      assert.equal(signals, 2, 'the new task is signalled');
+      const [second] = await own.readyReplicationTasks(Date.now() + 1000, 10);
+      assert.equal(second?.versionId, 'v2');
+      assert.ok(second!.id > first!.id, `id ${second!.id} after ${first!.id}`);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -53,10 +53,14 @@ export function checkpointInBackground(file: string): () => Promise<void> {
     const w = worker;
     if (!w) return;
     const id = nextId++;
+    // Waiting for the reply keeps the process alive: closing a store must finish even when
+    // nothing else would (a script or test that opens a store and closes it at once).
+    w.ref();
     await new Promise<void>((resolve) => {
       waiting.set(id, resolve);
       w.postMessage({ t: 'remove', id, file } satisfies CheckpointMessage);
     });
+    w.unref();
     if (files.size === 0 && worker === w) {
       worker = undefined;
       await w.terminate();

@@ -154,9 +154,9 @@ export class SqliteMetadataStore implements MetadataStore {
          VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertTask: d.prepare(
-        `INSERT INTO repl_tasks (bucket, key, version_id, destination, rule_id, op, status, created_at, next_attempt_at,
+        `INSERT INTO repl_tasks (id, bucket, key, version_id, destination, rule_id, op, status, created_at, next_attempt_at,
            size, storage_class, rtc, metrics, batch_job)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       groupActive: d
         .prepare(`SELECT 1 FROM repl_tasks WHERE bucket = ? AND key = ? AND destination = ? AND status IN ('pending', 'waiting') LIMIT 1`)
@@ -293,7 +293,12 @@ export class SqliteMetadataStore implements MetadataStore {
     else this.cycleRunning = false;
   }
 
-  /** Highest task id committed so far, and the highest whose commit is on disk. */
+  /**
+   * Highest task id given out so far, and the highest whose commit is on disk: the engine
+   * claims only tasks up to the latter. Ids are given here, not by SQLite, which would reuse
+   * the highest rowid once its task is settled (deleted): a new task would then look durable
+   * before its commit was, and no signal would say it is there.
+   */
   private committedTaskId = 0;
   private durableTaskId = 0;
 
@@ -467,7 +472,9 @@ export class SqliteMetadataStore implements MetadataStore {
     const now = Date.now();
     for (const t of tasks) {
       const status = this.st.groupActive.get(bucket, key, t.destination) ? 'waiting' : 'pending';
-      const info = this.st.insertTask.run(
+      const id = ++this.committedTaskId;
+      this.st.insertTask.run(
+        id,
         bucket,
         key,
         versionId,
@@ -483,7 +490,6 @@ export class SqliteMetadataStore implements MetadataStore {
         t.metrics ? 1 : 0,
         t.batchJob ?? null,
       );
-      this.committedTaskId = Math.max(this.committedTaskId, Number(info.lastInsertRowid));
     }
   }
 
@@ -678,15 +684,15 @@ export class SqliteMetadataStore implements MetadataStore {
     return (this.st.readyTasks.all(this.durableTaskId, now, JSON.stringify([...claimed]), limit) as Row[]).map(toTask);
   }
 
-  async settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<void> {
-    await this.write(() => {
+  async settleReplicationTask(t: ReplicationTask, outcome: TaskOutcome): Promise<boolean> {
+    return this.write(() => {
       switch (outcome.kind) {
         case 'retry':
           this.st.retryTask.run(outcome.at, outcome.error, t.id);
-          return;
+          return false;
         case 'progress':
           this.st.progressTask.run(outcome.progress, t.id);
-          return;
+          return false;
         case 'done':
           this.st.deleteTask.run(t.id);
           break;
@@ -695,8 +701,9 @@ export class SqliteMetadataStore implements MetadataStore {
           break;
       }
       // The next version of the key for this destination may go now.
-      this.st.promoteNext.run(t.bucket, t.key, t.destination);
+      const released = this.st.promoteNext.run(t.bucket, t.key, t.destination).changes > 0;
       this.refreshReplicationStatus(t.bucket, t.key, t.versionId);
+      return released;
     });
   }
 
