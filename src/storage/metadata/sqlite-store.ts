@@ -281,8 +281,8 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /**
    * A batch's transaction, and each write's savepoint inside it. Made once: better-sqlite3
-   * builds a wrapper with four variants per `transaction()` call, which cost ~4% of the event
-   * loop of small PUTs when made per write.
+   * builds a wrapper with four variants per `transaction()` call, which was 2.5% of the event
+   * loop's busy time under 4 KiB PUTs when made per write (profile).
    */
   private readonly commitBatch: Database.Transaction<(batch: PendingWrite[], outcomes: Outcome[]) => void>;
   private cycleRunning = false;
