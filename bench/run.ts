@@ -816,6 +816,7 @@ const HOW_TO_RUN = [
   'npm run bench -- --targets xregion --scenarios put-4k,get-4k',
   'npm run bench -- --profile-only put-4k,get-4k   # profile xregion, rewrite only "Where the time goes"',
   'npm run bench -- --help                         # every flag (durations, concurrency, pre-fill, client, ...)',
+  'npm run bench:store                             # the metadata store alone: event-loop cost of a 4 KiB version',
   '```',
   '',
   'Environment: BENCH_WARMUP, BENCH_DURATION (seconds), BENCH_CONC_SMALL, BENCH_CONC_LARGE, BENCH_PREFILL_SMALL, BENCH_PREFILL_LARGE, BENCH_TARGETS, BENCH_SCENARIOS, BENCH_CLIENT, BENCH_TMPDIR, MOTO_SERVER (path of moto_server). ' +
