@@ -63,6 +63,9 @@ export async function listPage<R, C>(
   start: C | undefined,
 ): Promise<Page<R>> {
   const page: Page<R> = { rows: [], prefixes: [], truncated: false };
+  // max-keys=0 asks for nothing: S3 answers an empty page that is not truncated, with no marker
+  // or token, whatever the bucket holds (a truncated page with no token would loop a paginator).
+  if (maxKeys <= 0) return page;
   let cursor = start;
   let count = 0;
   // With a delimiter, rows after the first of a common prefix are skipped, so reading ahead is

@@ -857,6 +857,14 @@ def test_list_edge_cases(s3, bucket):
     with pytest.raises(ClientError) as e:
         s3.list_objects_v2(Bucket=new_bucket_name("missing"))
     assert err(e.value) == ("NoSuchBucket", 404)
+    # max-keys 0: an empty page, not truncated, no token or marker, whatever the bucket holds.
+    r = s3.list_objects_v2(Bucket=bucket, MaxKeys=0)
+    assert (r["KeyCount"], r["MaxKeys"], r["IsTruncated"]) == (0, 0, False)
+    assert "Contents" not in r and "NextContinuationToken" not in r
+    r = s3.list_objects(Bucket=bucket, MaxKeys=0)
+    assert r["IsTruncated"] is False and "Contents" not in r and "NextMarker" not in r
+    r = s3.list_object_versions(Bucket=bucket, MaxKeys=0)
+    assert r["IsTruncated"] is False and "Versions" not in r and "NextKeyMarker" not in r
 
 
 def test_list_objects_fetch_owner_and_fields(s3, bucket):

@@ -91,10 +91,13 @@ describe('listPage', () => {
     assert.deepEqual([...page.rows, ...page.prefixes].sort(compareKeys), ['a0', 'b', 'b/', 'c/', 'photos/', 'z', 'zz/']);
   });
 
-  it('max-keys 0 returns nothing and reports truncation when keys exist', async () => {
-    const { src } = source(KEYS, '');
+  it('max-keys 0 returns nothing, not truncated, even when keys exist (as S3 does)', async () => {
+    const { src, stats } = source(KEYS, '');
     const page = await listPage(src, '', undefined, 0, undefined);
     assert.deepEqual(page.rows, []);
-    assert.equal(page.truncated, true);
+    assert.deepEqual(page.prefixes, []);
+    assert.equal(page.truncated, false);
+    assert.equal(page.last, undefined);
+    assert.equal(stats.queries, 0);
   });
 });
