@@ -865,6 +865,10 @@ def test_list_edge_cases(s3, bucket):
     assert r["IsTruncated"] is False and "Contents" not in r and "NextMarker" not in r
     r = s3.list_object_versions(Bucket=bucket, MaxKeys=0)
     assert r["IsTruncated"] is False and "Versions" not in r and "NextKeyMarker" not in r
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="pending")["UploadId"]
+    r = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=0)
+    assert r["IsTruncated"] is False and "Uploads" not in r and "NextKeyMarker" not in r
+    s3.abort_multipart_upload(Bucket=bucket, Key="pending", UploadId=upload)
 
 
 def test_list_objects_fetch_owner_and_fields(s3, bucket):
