@@ -23,6 +23,7 @@ import { randomFromPool } from '../random-pool.js';
 import { isRecyclable, markRecyclable, passRecyclable, releaseReadBuffer, takeReadBuffer } from '../read-buffers.js';
 import { nativeAesGcm } from './aes-gcm-native.js';
 import { hkdfSha256 } from './hkdf.js';
+import type { BlobReadFn } from '../storage/types.js';
 import { CipherJobError, cipherThreadCount, runCipherJob, type CipherJob, type OpenJob } from './cipher-pool.js';
 
 export const CIPHER_CHUNK = 65536;
@@ -529,9 +530,6 @@ export function decryptBuffer(key: Buffer, salt: Buffer, cipher: Buffer, plainLe
   return buf.subarray(0, openChunksInPlace(subkey(key, salt), 0, chunkCount(plainLength) - 1, buf, 0, buf.length));
 }
 
-/** A read function in the shape the blob store takes (storage/types.ts BlobReadFn). */
-export type ChunkReadFn = (fd: number, buf: Buffer, length: number, position: number, callback: (err: Error | null, produced?: number) => void) => void;
-
 /**
  * Plans the read of plaintext [start, end] (inclusive) of a stream stored alone in a file, for a
  * blob store that can let `reader` fill its read buffers: each read (of whole chunks, from a
@@ -552,13 +550,13 @@ export function openingRange(
   plainLength: number,
   start: number,
   end: number,
-): { cipherStart: number; cipherEnd: number; plainLength: number; exact: boolean; reader: ChunkReadFn; trim: Transform } | null {
+): { cipherStart: number; cipherEnd: number; plainLength: number; exact: boolean; reader: BlobReadFn; trim: Transform } | null {
   // Cipher threads set to 0 keep all cipher work on the event loop (decryptRange, in place).
   if (!native || cipherThreadCount() === 0) return null;
   const { finalIndex, empty, firstChunk, cipherStart, cipherEnd, plainOfChunks } = planRange(plainLength, start, end);
   const streamKey = subkey(key, salt);
   const binding = native;
-  const reader: ChunkReadFn = (fd, buf, length, position, callback) => {
+  const reader: BlobReadFn = (fd, buf, length, position, callback) => {
     // Whole chunks from a chunk boundary, as the plan's reads are: anything else is a caller's bug.
     if (position % SEALED_CHUNK !== 0 || position < cipherStart || position + length - 1 > cipherEnd) {
       callback(new RangeError(`read of ${length} bytes at ${position} is not a run of whole chunks of the plan`));
